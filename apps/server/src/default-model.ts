@@ -1,0 +1,17 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The model `ignis` uses when no --model is given: the bundled fixture checkpoint in this
+ * repository (a small random Llama 3 style model; a trained demo model replaces it later).
+ * Resolved from this file, so it works from `src` (tests) and `dist` (the built CLI) alike.
+ */
+export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../fixtures/models/llama3-gqa-sharded', import.meta.url));
+
+/** The default model directory, or an error saying where it was looked for. */
+export function defaultModelDir(): string {
+  if (!existsSync(DEFAULT_MODEL_DIR)) {
+    throw new Error(`no --model given, and the bundled default model is not at ${DEFAULT_MODEL_DIR}; pass --model DIR`);
+  }
+  return DEFAULT_MODEL_DIR;
+}

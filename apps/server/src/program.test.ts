@@ -1,0 +1,86 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { FIXTURE_MODELS, fixturePath, readReference } from '@ignis/models/testing';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL_DIR } from './default-model.js';
+import { runCli } from './program.js';
+
+/** Runs the CLI in-process, capturing its output. */
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+const lastJson = (stdout: string): Record<string, unknown> =>
+  JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+
+describe('ignis generate', () => {
+  it.each(FIXTURE_MODELS)('%s: --prompt-ids ... --temperature 0 --ignore-eos --json gives transformers greedy tokens', async (name) => {
+    for (const prompt of readReference(name).prompts) {
+      const { code, stdout } = await cli(
+        'generate', '--model', fixturePath(name), '--prompt-ids', prompt.ids.join(','),
+        '--max-tokens', '24', '--temperature', '0', '--ignore-eos', '--json', '--device', 'cpu',
+      ); // prettier-ignore
+      expect(code).toBe(0);
+      const result = lastJson(stdout);
+      expect(result.token_ids).toEqual(prompt.greedy);
+      expect(result).toMatchObject({ finish_reason: 'length', usage: { prompt_tokens: prompt.ids.length, completion_tokens: 24 } });
+      expect(typeof result.text).toBe('string');
+    }
+  });
+
+  it('uses the bundled model when --model is absent, and prints the text without --json', async () => {
+    expect(existsSync(DEFAULT_MODEL_DIR)).toBe(true);
+    const { code, stdout, stderr } = await cli('generate', '--prompt', 'Hello world', '--max-tokens', '5', '--seed', '3');
+    expect(code).toBe(0);
+    expect(stdout.endsWith('\n')).toBe(true);
+    expect(stderr).toMatch(/\[ignis\] 5 tokens \(length\) on cpu/);
+  });
+
+  it('same seed, same output', async () => {
+    const run = () => cli('generate', '--prompt', 'The quick', '--max-tokens', '12', '--seed', '11', '--ignore-eos', '--json');
+    expect(lastJson((await run()).stdout).token_ids).toEqual(lastJson((await run()).stdout).token_ids);
+  });
+
+  it('reports errors on stderr with a non-zero exit code and nothing on stdout', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['generate'], 1, /give exactly one of --prompt TEXT and --prompt-ids/],
+      [['generate', '--prompt', 'a', '--prompt-ids', '1'], 1, /give exactly one of/],
+      [['generate', '--prompt-ids', '1,x'], 2, /expected comma-separated non-negative integers/],
+      [['generate', '--prompt', 'a', '--max-tokens', '0'], 2, /--max-tokens <n>' argument '0' is invalid/],
+      [['generate', '--prompt', 'a', '--temperature', '-1'], 2, /--temperature <t>' argument '-1' is invalid/],
+      [['generate', '--prompt', 'a', '--device', 'tpu'], 2, /Allowed choices are auto, cpu, cuda/],
+      [['generate', '--prompt', 'a', '--device', 'cuda'], 1, /device cuda is not available/],
+      [['generate', '--prompt', 'a', '--model', '/nonexistent'], 1, /cannot read \/nonexistent\/config.json/],
+      [['generate', '--prompt-ids', '1,99999'], 1, /token id 99999 is outside the vocabulary \[0, 320\)/],
+      [['generate', '--prompt', 'a', '--max-model-len', '1'], 2, /argument '1' is invalid/],
+    ];
+    for (const [argv, expectedCode, message] of cases) {
+      const { code, stdout, stderr } = await cli(...argv);
+      expect({ argv, code }).toEqual({ argv, code: expectedCode });
+      expect(stderr).toMatch(message);
+      expect(stdout).toBe('');
+    }
+  });
+});
+
+describe('the built ignis binary', () => {
+  const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+  it('runs as a separate process: JSON on the last stdout line, exit code 0; errors exit 1', async () => {
+    // `pnpm test` builds first (see the root package.json), so the binary is there.
+    expect(existsSync(bin)).toBe(true);
+    const run = promisify(execFile);
+    const reference = readReference('mistral-headdim-window').prompts[2]!;
+    const { stdout } = await run(process.execPath, [
+      bin, 'generate', '--model', fixturePath('mistral-headdim-window'), '--prompt-ids', reference.ids.join(','),
+      '--max-tokens', '24', '--temperature', '0', '--ignore-eos', '--json',
+    ]); // prettier-ignore
+    expect(lastJson(stdout).token_ids).toEqual(reference.greedy);
+    await expect(run(process.execPath, [bin, 'generate', '--prompt-ids', '-1'])).rejects.toMatchObject({ code: 2 });
+  });
+});

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { type GenerateOptions, runGenerate } from './commands/generate.js';
+import type { CliIO } from './io.js';
+import { collect, integerAtLeast, numberBetween, tokenIds } from './parse.js';
+
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The `ignis` command line. */
+export function buildProgram(io: CliIO): Command {
+  const program = new Command('ignis')
+    .description('Ignis: LLM inference for Node.js, on NVIDIA GPUs or the CPU')
+    .version(version)
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  program
+    .command('generate')
+    .description('generate a continuation of one prompt')
+    .option('--model <dir>', 'Hugging Face model directory (default: the bundled model)')
+    .option('--prompt <text>', 'prompt text (tokenized with the model tokenizer)')
+    .option('--prompt-ids <ids>', 'prompt as comma-separated token ids, e.g. 1,2,3', tokenIds)
+    .option('--max-tokens <n>', 'most tokens to generate', integerAtLeast(1), 64)
+    .option('--temperature <t>', '0 is greedy', numberBetween(0, 100), 1)
+    .option('--top-p <p>', 'nucleus sampling probability mass', numberBetween(Number.MIN_VALUE, 1), 1)
+    .option('--top-k <k>', 'sample among the k most likely tokens (0: all)', integerAtLeast(0), 0)
+    .option('--seed <s>', 'random seed, for reproducible sampling', integerAtLeast(0))
+    .option('--stop <text>', 'stop when this text appears (repeatable)', collect)
+    .option('--ignore-eos', 'keep generating past end-of-sequence tokens', false)
+    .addOption(new Option('--device <device>', 'where to run').choices(['auto', 'cpu', 'cuda']).default('auto'))
+    .option('--max-model-len <n>', 'longest prompt + output', integerAtLeast(2))
+    .option('--json', 'print one JSON object (token_ids, text, ...) as the last line of stdout', false)
+    .action((options: GenerateOptions) => runGenerate(options, io));
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and script); resolves to the process exit code. */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2; // usage errors: commander printed them
+    io.stderr(`ignis: error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,55 @@
+import type { ModelSpec } from '@ignis/models';
+import { InvalidParameterError } from './errors.js';
+
+/** How the KV cache is laid out for a loaded model. */
+export interface CacheConfig {
+  readonly blockSize: number;
+  /** Blocks in the pool, including the null block 0. */
+  readonly numBlocks: number;
+  /** Longest sequence (prompt + output) the engine accepts. */
+  readonly maxModelLen: number;
+  readonly maxBlocksPerSeq: number;
+}
+
+/** What the caller asked for. */
+export interface CacheRequest {
+  readonly blockSize: number;
+  readonly maxNumSeqs: number;
+  /** Bytes the KV cache may take. */
+  readonly kvCacheBytes: number;
+  /** Longest sequence wanted; defaults to the model's max_position_embeddings, shrunk to fit the budget. */
+  readonly maxModelLen?: number;
+  /** Bytes per cached element (4 for f32). */
+  readonly elementBytes: number;
+}
+
+/**
+ * Sizes the KV cache: room for `maxNumSeqs` sequences of `maxModelLen` tokens, within the byte
+ * budget. An explicit maxModelLen that does not fit is an error; the default shrinks to fit.
+ */
+export function planCache(spec: ModelSpec, request: CacheRequest): CacheConfig {
+  const { blockSize, maxNumSeqs, kvCacheBytes, elementBytes } = request;
+  if (!Number.isSafeInteger(blockSize) || blockSize < 1) throw new InvalidParameterError('blockSize', `blockSize must be a positive integer, got ${blockSize}`);
+  if (request.maxModelLen !== undefined) {
+    const len = request.maxModelLen;
+    if (!Number.isSafeInteger(len) || len < 2 || len > spec.maxPositionEmbeddings) {
+      throw new InvalidParameterError(
+        'maxModelLen',
+        `maxModelLen must be an integer in [2, ${spec.maxPositionEmbeddings}] (the model's max_position_embeddings), got ${len}`,
+      );
+    }
+  }
+  const bytesPerBlock = spec.numLayers * 2 * blockSize * spec.numKvHeads * spec.headDim * elementBytes;
+  const budgetBlocks = Math.floor(kvCacheBytes / bytesPerBlock);
+  const wanted = request.maxModelLen ?? spec.maxPositionEmbeddings;
+  const fitting = Math.floor((budgetBlocks - 1) / maxNumSeqs) * blockSize;
+  if (fitting < 2 || (request.maxModelLen !== undefined && fitting < wanted)) {
+    throw new InvalidParameterError(
+      'kvCacheBytes',
+      `a KV cache of ${kvCacheBytes} bytes holds ${Math.max(0, fitting)} tokens per sequence for ${maxNumSeqs} sequences; ${wanted} are wanted`,
+    );
+  }
+  const maxModelLen = Math.min(wanted, fitting);
+  const maxBlocksPerSeq = Math.ceil(maxModelLen / blockSize);
+  return { blockSize, numBlocks: maxBlocksPerSeq * maxNumSeqs + 1, maxModelLen, maxBlocksPerSeq };
+}

@@ -1,0 +1,49 @@
+import { InvalidParameterError } from '../errors.js';
+
+/** How one request samples and when it stops. Validated by {@link resolveSamplingParams}. */
+export interface SamplingParams {
+  /** Most tokens to generate. */
+  readonly maxTokens: number;
+  /** 0 is greedy; larger flattens the distribution. */
+  readonly temperature: number;
+  /** Keep only the k most likely tokens; 0 keeps all. */
+  readonly topK: number;
+  /** Keep the smallest set of most likely tokens whose probability reaches p; 1 keeps all. */
+  readonly topP: number;
+  /** Seed of this request's random generator; undefined draws one. */
+  readonly seed: number | undefined;
+  /** Strings that end generation when they appear in the text (not included in the output). */
+  readonly stop: readonly string[];
+  /** Keep generating past end-of-sequence tokens. */
+  readonly ignoreEos: boolean;
+}
+
+/** Defaults match vLLM's SamplingParams. */
+export const DEFAULT_SAMPLING_PARAMS: SamplingParams = {
+  maxTokens: 16,
+  temperature: 1,
+  topK: 0,
+  topP: 1,
+  seed: undefined,
+  stop: [],
+  ignoreEos: false,
+};
+
+function check(condition: boolean, param: string, message: string): void {
+  if (!condition) throw new InvalidParameterError(param, `${param} ${message}`);
+}
+
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** Fills defaults and checks every field, naming the field in any error. */
+export function resolveSamplingParams(given: Partial<SamplingParams> = {}): SamplingParams {
+  const p = { ...DEFAULT_SAMPLING_PARAMS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+  check(Number.isSafeInteger(p.maxTokens) && p.maxTokens >= 1, 'maxTokens', `must be an integer >= 1, got ${p.maxTokens}`);
+  check(isNumber(p.temperature) && p.temperature >= 0, 'temperature', `must be a number >= 0, got ${p.temperature}`);
+  check(Number.isSafeInteger(p.topK) && p.topK >= 0, 'topK', `must be an integer >= 0 (0 keeps all), got ${p.topK}`);
+  check(isNumber(p.topP) && p.topP > 0 && p.topP <= 1, 'topP', `must be in (0, 1], got ${p.topP}`);
+  check(p.seed === undefined || (Number.isSafeInteger(p.seed) && p.seed >= 0), 'seed', `must be a non-negative integer, got ${p.seed}`);
+  check(Array.isArray(p.stop) && p.stop.every((s) => typeof s === 'string' && s.length > 0), 'stop', 'must be a list of non-empty strings');
+  check(typeof p.ignoreEos === 'boolean', 'ignoreEos', `must be true or false, got ${String(p.ignoreEos)}`);
+  return p;
+}

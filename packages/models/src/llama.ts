@@ -1,0 +1,101 @@
+import { type DType, type Graph, GraphBuilder, type Value } from '@ignis/tensor';
+import { ropeInverseFrequencies } from './rope.js';
+import type { ModelSpec } from './spec.js';
+
+/**
+ * The per-step inputs every causal LM graph takes, flattened over the sequences of a step
+ * (vLLM's layout). Symbolic sizes: T tokens, S sequences, R logit rows, MB max blocks per sequence.
+ */
+export const STEP_INPUTS = {
+  /** i32 [T]: the tokens to compute. */
+  tokenIds: 'token_ids',
+  /** i32 [T]: each token's position in its sequence. */
+  positions: 'positions',
+  /** i32 [T]: the KV-cache slot each token's K/V goes to (block * blockSize + offset). */
+  slotMapping: 'slot_mapping',
+  /** i32 [S, MB]: each sequence's KV block ids, in order. */
+  blockTables: 'block_tables',
+  /** i32 [S]: each sequence's length after this step (cached + new tokens). */
+  seqLens: 'seq_lens',
+  /** i32 [S+1]: prefix sums of new tokens per sequence; sequence s owns rows query_start[s] .. query_start[s+1]-1. */
+  queryStart: 'query_start',
+  /** i32 [R]: the token rows whose logits are wanted (usually each sequence's last). */
+  logitsIndices: 'logits_indices',
+} as const;
+
+/** Name of the logits output, f32 [R, vocab]. */
+export const LOGITS_OUTPUT = 'logits';
+
+/** Options that shape the graph independently of the model. */
+export interface GraphOptions {
+  /** Activation dtype: f32 for the reference backend. */
+  readonly activationDtype: DType;
+  /** Tokens per KV-cache block. */
+  readonly blockSize: number;
+}
+
+/**
+ * The Llama family (Llama 2/3/3.1/3.2, Mistral, Qwen2) as one graph: pre-norm decoder layers of
+ * GQA attention with rotary embeddings over a paged KV cache and a SwiGLU MLP. The differences
+ * between the three are data in the spec (biases, head_dim, windows, rope scaling, tied head).
+ * Weight names are the Hugging Face checkpoint names.
+ */
+export function buildLlamaGraph(spec: ModelSpec, options: GraphOptions): Graph {
+  const b = new GraphBuilder(spec.architecture);
+  const act = options.activationDtype;
+  const wdt = spec.dtype;
+  const { hiddenSize: H, headDim: D, numHeads, numKvHeads, intermediateSize: I } = spec;
+  const weight = (name: string, shape: number[]): Value => b.weight(name, wdt, shape);
+  const linear = (name: string, x: Value, prefix: string, outFeatures: number, inFeatures: number, bias: boolean): Value =>
+    b.linear(name, x, weight(`${prefix}.weight`, [outFeatures, inFeatures]), bias ? weight(`${prefix}.bias`, [outFeatures]) : undefined);
+
+  const tokenIds = b.input(STEP_INPUTS.tokenIds, 'i32', ['T']);
+  const positions = b.input(STEP_INPUTS.positions, 'i32', ['T']);
+  const slotMapping = b.input(STEP_INPUTS.slotMapping, 'i32', ['T']);
+  const blockTables = b.input(STEP_INPUTS.blockTables, 'i32', ['S', 'MB']);
+  const seqLens = b.input(STEP_INPUTS.seqLens, 'i32', ['S']);
+  const queryStart = b.input(STEP_INPUTS.queryStart, 'i32', ['S+1']);
+  const logitsIndices = b.input(STEP_INPUTS.logitsIndices, 'i32', ['R']);
+  const frequencies = ropeInverseFrequencies(spec.rope, D);
+  const ropeFreq = b.constant('rope.inverse_frequencies', 'f32', [frequencies.length], frequencies);
+  const embedTable = weight('model.embed_tokens.weight', [spec.vocabSize, H]);
+  let h = b.embedding('embed', tokenIds, embedTable, act);
+
+  for (let i = 0; i < spec.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    const n1 = b.rmsnorm(`l${i}.attn_norm`, h, weight(`${p}.input_layernorm.weight`, [H]), spec.rmsNormEps);
+    const q = linear(`l${i}.q`, n1, `${p}.self_attn.q_proj`, numHeads * D, H, spec.qkvBias);
+    const k = linear(`l${i}.k`, n1, `${p}.self_attn.k_proj`, numKvHeads * D, H, spec.qkvBias);
+    const v = linear(`l${i}.v`, n1, `${p}.self_attn.v_proj`, numKvHeads * D, H, spec.qkvBias);
+    const cacheShape = ['NB', options.blockSize, numKvHeads, D];
+    const attention = b.pagedAttention(
+      `l${i}.attn`,
+      {
+        q: b.rope(`l${i}.q_rot`, q, positions, ropeFreq, numHeads, D),
+        k: b.rope(`l${i}.k_rot`, k, positions, ropeFreq, numKvHeads, D),
+        v,
+        kCache: b.state(`l${i}.k_cache`, act, cacheShape),
+        vCache: b.state(`l${i}.v_cache`, act, cacheShape),
+        slotMapping,
+        blockTables,
+        seqLens,
+        queryStart,
+      },
+      { numHeads, numKvHeads, headDim: D, scale: 1 / Math.sqrt(D), slidingWindow: spec.slidingWindows[i] ?? null },
+    );
+    const o = linear(`l${i}.o`, attention, `${p}.self_attn.o_proj`, H, numHeads * D, spec.oBias);
+    h = b.add(`l${i}.attn_residual`, h, o);
+    const n2 = b.rmsnorm(`l${i}.mlp_norm`, h, weight(`${p}.post_attention_layernorm.weight`, [H]), spec.rmsNormEps);
+    const gate = linear(`l${i}.gate`, n2, `${p}.mlp.gate_proj`, I, H, spec.mlpBias);
+    const up = linear(`l${i}.up`, n2, `${p}.mlp.up_proj`, I, H, spec.mlpBias);
+    const down = linear(`l${i}.down`, b.siluMul(`l${i}.swiglu`, gate, up), `${p}.mlp.down_proj`, H, I, spec.mlpBias);
+    h = b.add(`l${i}.mlp_residual`, h, down);
+  }
+
+  // Normalizing is per row, so pick the wanted rows first: R rows instead of T.
+  const last = b.gatherRows('logit_rows', h, logitsIndices);
+  const normed = b.rmsnorm('final_norm', last, weight('model.norm.weight', [H]), spec.rmsNormEps);
+  const head = spec.tieWordEmbeddings ? embedTable : weight('lm_head.weight', [spec.vocabSize, H]);
+  b.output(LOGITS_OUTPUT, b.linear('lm_head', normed, head));
+  return b.build();
+}

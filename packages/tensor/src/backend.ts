@@ -1,0 +1,47 @@
+import type { Plan } from './compile/compile.js';
+import type { DType } from './dtype.js';
+import type { DimSizes } from './graph/dims.js';
+import type { OpNode } from './graph/types.js';
+import type { Tensor } from './tensor.js';
+
+/** Where a backend gets its weights: by name, metadata first, data on demand. */
+export interface WeightSource {
+  /** dtype and shape of a tensor, or undefined if there is none by that name. */
+  info(name: string): { readonly dtype: DType; readonly shape: readonly number[] } | undefined;
+  /** Reads one tensor's data. */
+  read(name: string): Promise<Tensor>;
+}
+
+/** Sizes fixed when a plan is loaded (e.g. `NB`, the number of KV-cache blocks). */
+export interface LoadOptions {
+  readonly loadDims: DimSizes;
+}
+
+/** One step's per-step data: the symbolic sizes and every input by name. */
+export interface StepInputs {
+  readonly dims: DimSizes;
+  readonly inputs: Readonly<Record<string, Int32Array | Float32Array>>;
+}
+
+/** One step's outputs by name, as f32 with their actual shapes. */
+export type StepOutputs = Record<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
+
+/** A plan loaded on a backend, with its weights and state. */
+export interface Executable {
+  /**
+   * Runs one whole step. The outputs' data may be views into backend memory that the next
+   * `run` overwrites: copy what must outlive the step.
+   */
+  run(step: StepInputs): Promise<StepOutputs>;
+  /** Releases memory; the executable cannot run afterwards. */
+  dispose(): void;
+}
+
+/** Something that executes plans. */
+export interface Backend {
+  readonly name: string;
+  /** Whether this backend implements `op` as it appears in `plan` (dtypes included). */
+  supportsOp(op: OpNode, plan: Plan): boolean;
+  /** Loads weights and allocates memory for `plan`. */
+  load(plan: Plan, weights: WeightSource, options: LoadOptions): Promise<Executable>;
+}

@@ -1,0 +1,238 @@
+import type { DType } from '../dtype.js';
+import { formatShape } from './dims.js';
+import type { AttrValue, Dim, OpKind, Shape, Value } from './types.js';
+
+/** A graph that breaks an op's contract (wrong shapes, dtypes or attributes). */
+export class GraphError extends Error {
+  override name = 'GraphError';
+}
+
+/** The dtype and shape of one op output. */
+export interface ValueType {
+  readonly dtype: DType;
+  readonly shape: Shape;
+}
+
+/** An op's attributes by name. */
+export type OpAttrs = Readonly<Record<string, AttrValue>>;
+
+/** An op's contract: its operands (a trailing `?` marks an optional one) and its type rule. */
+export interface OpDef {
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  /** Checks the operands and returns the output types; throws {@link GraphError} on a mismatch. */
+  infer(inputs: readonly Value[], attrs: OpAttrs): ValueType[];
+}
+
+function fail(op: OpKind, message: string): never {
+  throw new GraphError(`${op}: ${message}`);
+}
+
+function expectRank(op: OpKind, v: Value, rank: number): void {
+  if (v.shape.length !== rank) fail(op, `${v.name} must have rank ${rank}, has shape ${formatShape(v.shape)}`);
+}
+
+function expectDim(op: OpKind, what: string, actual: Dim | undefined, expected: Dim): void {
+  if (actual !== expected) fail(op, `${what} is ${String(actual)}, expected ${expected}`);
+}
+
+function expectDtype(op: OpKind, v: Value, allowed: readonly DType[]): void {
+  if (!allowed.includes(v.dtype)) fail(op, `${v.name} has dtype ${v.dtype}, expected ${allowed.join(' or ')}`);
+}
+
+function intAttr(op: OpKind, attrs: OpAttrs, key: string): number {
+  const value = attrs[key];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    fail(op, `attribute ${key} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function numberAttr(op: OpKind, attrs: OpAttrs, key: string): number {
+  const value = attrs[key];
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    fail(op, `attribute ${key} must be a finite number, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+const FLOAT: readonly DType[] = ['f32', 'f16', 'bf16'];
+const INT: readonly DType[] = ['i32'];
+
+/** Every op's contract. Backends implement these semantics exactly. */
+export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
+  /** Rows of `table` picked by `ids`: out[i] = table[ids[i]]. Attribute `dtype`: the output dtype. */
+  embedding: {
+    inputs: ['ids', 'table'],
+    outputs: ['out'],
+    infer([ids, table], attrs) {
+      expectRank('embedding', ids!, 1);
+      expectDtype('embedding', ids!, INT);
+      expectRank('embedding', table!, 2);
+      expectDtype('embedding', table!, FLOAT);
+      const dtype = attrs.dtype;
+      if (typeof dtype !== 'string' || !FLOAT.includes(dtype as DType)) fail('embedding', 'attribute dtype must be a float dtype');
+      return [{ dtype: dtype as DType, shape: [ids!.shape[0]!, table!.shape[1]!] }];
+    },
+  },
+  /** out = x / sqrt(mean(x^2) + eps) * weight, over the last dimension, computed in f32. */
+  rmsnorm: {
+    inputs: ['x', 'weight'],
+    outputs: ['out'],
+    infer([x, w], attrs) {
+      checkNorm('rmsnorm', x!, w!, attrs);
+      return [{ dtype: x!.dtype, shape: x!.shape }];
+    },
+  },
+  /** sum = x + residual; out = rmsnorm(sum). The fusion of `add` and `rmsnorm`. */
+  add_rmsnorm: {
+    inputs: ['x', 'residual', 'weight'],
+    outputs: ['sum', 'out'],
+    infer([x, r, w], attrs) {
+      checkSameType('add_rmsnorm', x!, r!);
+      checkNorm('add_rmsnorm', x!, w!, attrs);
+      return [
+        { dtype: x!.dtype, shape: x!.shape },
+        { dtype: x!.dtype, shape: x!.shape },
+      ];
+    },
+  },
+  /** Elementwise a + b. */
+  add: {
+    inputs: ['a', 'b'],
+    outputs: ['out'],
+    infer([a, b]) {
+      checkSameType('add', a!, b!);
+      return [{ dtype: a!.dtype, shape: a!.shape }];
+    },
+  },
+  /** out = x @ weight^T + bias, with weight stored [out_features, in_features] as in Hugging Face checkpoints. */
+  linear: {
+    inputs: ['x', 'weight', 'bias?'],
+    outputs: ['out'],
+    infer([x, w, bias]) {
+      expectRank('linear', x!, 2);
+      expectRank('linear', w!, 2);
+      expectDtype('linear', x!, FLOAT);
+      expectDtype('linear', w!, FLOAT);
+      expectDim('linear', `${w!.name} in_features`, w!.shape[1], x!.shape[1]!);
+      if (bias) {
+        expectRank('linear', bias, 1);
+        expectDim('linear', `${bias.name} length`, bias.shape[0], w!.shape[0]!);
+      }
+      return [{ dtype: x!.dtype, shape: [x!.shape[0]!, w!.shape[0]!] }];
+    },
+  },
+  /**
+   * Rotary position embedding, rotate-half (GPT-NeoX) layout, per head of `headDim` channels:
+   * for j < rotaryDim/2, angle = positions[t] * invFreq[j] (in f32), and channels j and
+   * j + rotaryDim/2 rotate by it. Channels past rotaryDim pass through.
+   */
+  rope: {
+    inputs: ['x', 'positions', 'inv_freq'],
+    outputs: ['out'],
+    infer([x, positions, invFreq], attrs) {
+      expectRank('rope', x!, 2);
+      expectDtype('rope', x!, FLOAT);
+      expectRank('rope', positions!, 1);
+      expectDtype('rope', positions!, INT);
+      expectDim('rope', 'positions length', positions!.shape[0], x!.shape[0]!);
+      expectRank('rope', invFreq!, 1);
+      expectDtype('rope', invFreq!, ['f32']);
+      const numHeads = intAttr('rope', attrs, 'numHeads');
+      const headDim = intAttr('rope', attrs, 'headDim');
+      expectDim('rope', 'x width', x!.shape[1], numHeads * headDim);
+      const half = invFreq!.shape[0];
+      if (typeof half !== 'number' || 2 * half > headDim) {
+        fail('rope', `inv_freq has ${String(half)} entries; at most headDim/2 = ${headDim / 2} fit`);
+      }
+      return [{ dtype: x!.dtype, shape: x!.shape }];
+    },
+  },
+  /**
+   * Causal attention over a paged KV cache. First writes this step's k and v rows into the cache
+   * slots `slot_mapping[t]` (slot = block * blockSize + offset). Then each sequence s, whose new
+   * tokens are rows query_start[s] .. query_start[s+1]-1 and whose context is seq_lens[s] tokens
+   * (cached + new), attends query i (the j-th new token) to cache positions
+   * [max(0, p + 1 - slidingWindow), p] with p = seq_lens[s] - newTokens + j, reading positions
+   * through block_tables[s]. Query head h reads KV head floor(h / (numHeads / numKvHeads)).
+   * Scores are scaled by `scale`; softmax in f32.
+   */
+  paged_attention: {
+    inputs: ['q', 'k', 'v', 'k_cache', 'v_cache', 'slot_mapping', 'block_tables', 'seq_lens', 'query_start'],
+    outputs: ['out'],
+    infer([q, k, v, kCache, vCache, slots, tables, seqLens, queryStart], attrs) {
+      const op = 'paged_attention';
+      const numHeads = intAttr(op, attrs, 'numHeads');
+      const numKvHeads = intAttr(op, attrs, 'numKvHeads');
+      const headDim = intAttr(op, attrs, 'headDim');
+      numberAttr(op, attrs, 'scale');
+      if (attrs.slidingWindow !== null && attrs.slidingWindow !== undefined) intAttr(op, attrs, 'slidingWindow');
+      if (numHeads % numKvHeads !== 0) fail(op, `numHeads ${numHeads} is not a multiple of numKvHeads ${numKvHeads}`);
+      for (const v2 of [q!, k!, v!]) {
+        expectRank(op, v2, 2);
+        expectDtype(op, v2, FLOAT);
+        expectDim(op, `${v2.name} rows`, v2.shape[0], q!.shape[0]!);
+      }
+      expectDim(op, 'q width', q!.shape[1], numHeads * headDim);
+      expectDim(op, 'k width', k!.shape[1], numKvHeads * headDim);
+      expectDim(op, 'v width', v!.shape[1], numKvHeads * headDim);
+      for (const cache of [kCache!, vCache!]) {
+        expectRank(op, cache, 4);
+        expectDim(op, `${cache.name} heads`, cache.shape[2], numKvHeads);
+        expectDim(op, `${cache.name} head size`, cache.shape[3], headDim);
+        expectDtype(op, cache, FLOAT);
+      }
+      if (formatShape(kCache!.shape) !== formatShape(vCache!.shape)) fail(op, 'k_cache and v_cache shapes differ');
+      for (const meta of [slots!, tables!, seqLens!, queryStart!]) expectDtype(op, meta, INT);
+      expectRank(op, slots!, 1);
+      expectDim(op, 'slot_mapping length', slots!.shape[0], q!.shape[0]!);
+      expectRank(op, tables!, 2);
+      expectRank(op, seqLens!, 1);
+      expectDim(op, 'block_tables rows', tables!.shape[0], seqLens!.shape[0]!);
+      expectRank(op, queryStart!, 1);
+      const s = seqLens!.shape[0]!;
+      expectDim(op, 'query_start length', queryStart!.shape[0], typeof s === 'number' ? s + 1 : `${s}+1`);
+      return [{ dtype: q!.dtype, shape: q!.shape }];
+    },
+  },
+  /** out = silu(gate) * up, with silu(x) = x / (1 + exp(-x)). */
+  silu_mul: {
+    inputs: ['gate', 'up'],
+    outputs: ['out'],
+    infer([gate, up]) {
+      checkSameType('silu_mul', gate!, up!);
+      return [{ dtype: gate!.dtype, shape: gate!.shape }];
+    },
+  },
+  /** out[r] = x[indices[r]]: picks the rows whose logits are wanted. */
+  gather_rows: {
+    inputs: ['x', 'indices'],
+    outputs: ['out'],
+    infer([x, indices]) {
+      expectRank('gather_rows', x!, 2);
+      expectRank('gather_rows', indices!, 1);
+      expectDtype('gather_rows', indices!, INT);
+      return [{ dtype: x!.dtype, shape: [indices!.shape[0]!, x!.shape[1]!] }];
+    },
+  },
+};
+
+function checkNorm(op: OpKind, x: Value, w: Value, attrs: OpAttrs): void {
+  expectDtype(op, x, FLOAT);
+  expectRank(op, w, 1);
+  expectDim(op, `${w.name} length`, w.shape[0], x.shape[x.shape.length - 1]!);
+  const eps = numberAttr(op, attrs, 'eps');
+  if (eps < 0) fail(op, `eps must be >= 0, got ${eps}`);
+}
+
+function checkSameType(op: OpKind, a: Value, b: Value): void {
+  if (a.dtype !== b.dtype || formatShape(a.shape) !== formatShape(b.shape)) {
+    fail(op, `${a.name} ${a.dtype}${formatShape(a.shape)} and ${b.name} ${b.dtype}${formatShape(b.shape)} differ`);
+  }
+}
+
+/** Number of required operands of `op`. */
+export function requiredInputs(op: OpKind): number {
+  return OP_DEFS[op].inputs.filter((name) => !name.endsWith('?')).length;
+}

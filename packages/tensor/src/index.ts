@@ -1,0 +1,15 @@
+export * from './dtype.js';
+export * from './tensor.js';
+export * from './random.js';
+export * from './backend.js';
+export * from './graph/types.js';
+export * from './graph/dims.js';
+export * from './graph/ops.js';
+export * from './graph/builder.js';
+export * from './compile/compile.js';
+export * from './compile/memory-plan.js';
+export * from './compile/passes.js';
+export * from './compile/format.js';
+export { ReferenceBackend, WeightMismatchError } from './reference/backend.js';
+export { matmulTransposed } from './reference/kernels/matmul.js';
+export * from './safetensors/index.js';

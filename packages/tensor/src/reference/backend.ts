@@ -1,0 +1,169 @@
+import type { Backend, Executable, LoadOptions, StepInputs, StepOutputs, WeightSource } from '../backend.js';
+import type { Plan } from '../compile/compile.js';
+import { decodeToF32, viewData } from '../dtype.js';
+import { type DimSizes, evalDim, evalNumel, formatShape } from '../graph/dims.js';
+import type { OpKind, OpNode, Value } from '../graph/types.js';
+import type { Kernel, KernelContext, KernelFactory } from './kernel.js';
+import { pagedAttention } from './kernels/attention.js';
+import { add, siluMul } from './kernels/elementwise.js';
+import { embedding, gatherRows } from './kernels/gather.js';
+import { linear } from './kernels/matmul.js';
+import { addRmsnorm, rmsnorm } from './kernels/norm.js';
+import { rope } from './kernels/rope.js';
+
+const KERNELS: Readonly<Record<OpKind, KernelFactory>> = {
+  embedding,
+  rmsnorm,
+  add_rmsnorm: addRmsnorm,
+  add,
+  linear,
+  rope,
+  paged_attention: pagedAttention,
+  silu_mul: siluMul,
+  gather_rows: gatherRows,
+};
+
+/** Raised when a weight does not match what the plan expects. */
+export class WeightMismatchError extends Error {
+  override name = 'WeightMismatchError';
+}
+
+/**
+ * The TypeScript reference backend: every op in plain loops over typed arrays, f32 activations,
+ * weights upcast to f32 at load. Simple and obviously correct: the oracle for every other
+ * backend, and the CPU fallback. Steps allocate nothing: kernels are bound to their buffers once.
+ */
+export class ReferenceBackend implements Backend {
+  readonly name = 'reference';
+
+  supportsOp(op: OpNode, plan: Plan): boolean {
+    const activationsAreF32 = [...op.inputs, ...op.outputs].every((id) => {
+      const v = plan.values[id]!;
+      return v.kind === 'weight' || v.dtype === 'f32' || v.dtype === 'i32';
+    });
+    return op.op in KERNELS && activationsAreF32;
+  }
+
+  async load(plan: Plan, weights: WeightSource, options: LoadOptions): Promise<Executable> {
+    const unsupported = plan.ops.filter((op) => !this.supportsOp(op, plan));
+    if (unsupported.length > 0) {
+      const list = unsupported.map((op) => `#${op.id} ${op.op}`).join(', ');
+      throw new TypeError(`reference backend: unsupported ops (it computes in f32 only): ${list}`);
+    }
+    const storage = new Map<number, Float32Array | Int32Array>();
+    const arena = new ArrayBuffer(plan.memory.arenaBytes);
+    for (const value of plan.values) {
+      storage.set(value.id, await allocate(value, plan, arena, weights, options.loadDims));
+    }
+    const lookup = (id: number): Float32Array | Int32Array => storage.get(id)!;
+    const kernels: Kernel[] = plan.ops.map((op) => {
+      const ctx: KernelContext = {
+        op,
+        plan,
+        loadDims: options.loadDims,
+        f32: (id) => expectArray(lookup(id), Float32Array, op, plan.values[id]!),
+        i32: (id) => expectArray(lookup(id), Int32Array, op, plan.values[id]!),
+      };
+      return KERNELS[op.op](ctx);
+    });
+    return new ReferenceExecutable(plan, storage, kernels);
+  }
+}
+
+class ReferenceExecutable implements Executable {
+  private disposed = false;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly storage: Map<number, Float32Array | Int32Array>,
+    private readonly kernels: readonly Kernel[],
+  ) {}
+
+  run(step: StepInputs): Promise<StepOutputs> {
+    try {
+      return Promise.resolve(this.runSync(step));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private runSync(step: StepInputs): StepOutputs {
+    if (this.disposed) throw new Error('reference backend: executable used after dispose()');
+    checkDims(this.plan, step.dims);
+    for (const value of this.plan.values) {
+      if (value.kind !== 'input') continue;
+      const given = step.inputs[value.name];
+      const n = evalNumel(value.shape, step.dims);
+      if (!given) throw new TypeError(`step input ${value.name} is missing`);
+      if (given.length !== n) {
+        throw new RangeError(`step input ${value.name} has ${given.length} elements; ${formatShape(value.shape)} needs ${n}`);
+      }
+      this.storage.get(value.id)!.set(given);
+    }
+    for (const kernel of this.kernels) kernel(step.dims);
+    const outputs: StepOutputs = {};
+    for (const [name, id] of Object.entries(this.plan.outputs)) {
+      const value = this.plan.values[id]!;
+      const shape = value.shape.map((d) => evalDim(d, step.dims));
+      const data = this.storage.get(id)! as Float32Array;
+      outputs[name] = { shape, data: data.subarray(0, evalNumel(value.shape, step.dims)) };
+    }
+    return outputs;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.storage.clear();
+  }
+}
+
+function checkDims(plan: Plan, dims: DimSizes): void {
+  for (const [name, max] of Object.entries(plan.maxDims)) {
+    const size = dims[name];
+    if (size === undefined || !Number.isInteger(size) || size < 0 || size > max) {
+      throw new RangeError(`step dimension ${name} = ${String(size)} is outside [0, ${max}] of the compiled plan`);
+    }
+  }
+}
+
+async function allocate(
+  value: Value,
+  plan: Plan,
+  arena: ArrayBuffer,
+  weights: WeightSource,
+  loadDims: DimSizes,
+): Promise<Float32Array | Int32Array> {
+  const numeric = value.dtype === 'i32' ? 'i32' : 'f32';
+  switch (value.kind) {
+    case 'input':
+    case 'activation': {
+      const slot = plan.memory.slots[value.id]!;
+      return viewData(numeric, arena, slot.offset, evalNumel(value.shape, plan.maxDims));
+    }
+    case 'constant':
+      return numeric === 'i32' ? Int32Array.from(value.data!) : Float32Array.from(value.data!);
+    case 'state':
+      return new Float32Array(evalNumel(value.shape, { ...plan.maxDims, ...loadDims }));
+    case 'weight': {
+      const info = weights.info(value.name);
+      if (!info) throw new WeightMismatchError(`weight ${value.name} is missing`);
+      if (formatShape(info.shape) !== formatShape(value.shape)) {
+        throw new WeightMismatchError(
+          `weight ${value.name} has shape ${formatShape(info.shape)}, expected ${formatShape(value.shape)}`,
+        );
+      }
+      const tensor = await weights.read(value.name);
+      return decodeToF32(tensor.data, tensor.dtype);
+    }
+  }
+}
+
+function expectArray<T extends Float32Array | Int32Array>(
+  array: Float32Array | Int32Array,
+  kind: new (n: number) => T,
+  op: OpNode,
+  value: Value,
+): T {
+  if (!(array instanceof kind)) throw new TypeError(`${op.op}: ${value.name} is ${value.dtype}, expected ${kind.name}`);
+  return array;
+}
