@@ -1,7 +1,6 @@
 export * from './errors.js';
 export * from './device.js';
 export * from './sampling/params.js';
-export * from './sampling/sampler.js';
 export * from './sequence.js';
 export * from './stop-strings.js';
 export * from './block-allocator.js';

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { type ModelSpec, buildModelGraph, checkWeights, openCheckpoint } from '@ignis/models';
-import { compile, seededRandom } from '@ignis/tensor';
+import { compile, seed32 } from '@ignis/tensor';
 import { BlockAllocator } from './block-allocator.js';
 import { type CacheConfig, planCache } from './cache-config.js';
 import { type Device, selectBackend } from './device.js';
@@ -78,7 +78,7 @@ export class LLM {
         maxModelLen: options.maxModelLen,
         elementBytes: 4,
       });
-      const graph = buildModelGraph(spec, { activationDtype: 'f32', blockSize: cache.blockSize });
+      const graph = buildModelGraph(spec, { activationDtype: 'f32', blockSize: cache.blockSize, sample: true });
       checkWeights(graph, checkpoint);
       const plan = compile(graph, { maxDims: { T: maxNumBatchedTokens, S: 1, R: 1, MB: cache.maxBlocksPerSeq } });
       const executable = await backend.load(plan, checkpoint.weights, { loadDims: { NB: cache.numBlocks } });
@@ -123,7 +123,7 @@ export class LLM {
       throw new InvalidParameterError('stop', 'stop strings need a tokenizer, and this model has no tokenizer.json');
     }
     const promptIds = await this.promptIds(prompt);
-    const seq = new Sequence(this.nextSequenceId++, promptIds, params, seededRandom(params.seed ?? randomInt(2 ** 32)));
+    const seq = new Sequence(this.nextSequenceId++, promptIds, params, params.seed === undefined ? randomInt(2 ** 32) : seed32(params.seed));
     const detokenizer = this.tokenizer && new IncrementalDetokenizer(this.tokenizer, promptIds, { skipSpecialTokens: true });
     const stops = new StopStrings(params.stop);
     let text = '';

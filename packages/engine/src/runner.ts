@@ -1,8 +1,13 @@
-import { LOGITS_OUTPUT } from '@ignis/models';
+import { LOGPROBS_OUTPUT, TOKENS_OUTPUT } from '@ignis/models';
 import type { Executable } from '@ignis/tensor';
-import { type SampledToken, sampleToken } from './sampling/sampler.js';
 import type { StepPlan } from './sequence.js';
 import { type PackLimits, StepPacker } from './step-inputs.js';
+
+/** One sampled token and its log-probability under the model's unmodified distribution. */
+export interface SampledToken {
+  readonly tokenId: number;
+  readonly logprob: number;
+}
 
 /** What the engine asks of a model runner: one call per step, sampled tokens back. */
 export interface Runner {
@@ -12,7 +17,7 @@ export interface Runner {
   dispose(): void;
 }
 
-/** Runs a compiled plan on a loaded executable and samples on the host. */
+/** Runs a compiled plan (built with sampling) on a loaded executable: the backend samples. */
 export class ExecutableRunner implements Runner {
   private readonly packer: StepPacker;
 
@@ -24,14 +29,14 @@ export class ExecutableRunner implements Runner {
   }
 
   async step(plan: StepPlan): Promise<Map<number, SampledToken>> {
-    const outputs = await this.executable.run(this.packer.pack(plan));
-    const logits = outputs[LOGITS_OUTPUT]!;
-    const vocab = logits.shape[1]!;
+    const outputs = await this.executable.run(this.packer.pack(plan), [TOKENS_OUTPUT, LOGPROBS_OUTPUT]);
+    const tokens = outputs[TOKENS_OUTPUT]!.data;
+    const logprobs = outputs[LOGPROBS_OUTPUT]!.data;
     const sampled = new Map<number, SampledToken>();
     let row = 0;
     for (const { seq, sample } of plan.scheduled) {
       if (!sample) continue;
-      sampled.set(seq.id, sampleToken(logits.data.subarray(row * vocab, (row + 1) * vocab), seq.params, seq.random));
+      sampled.set(seq.id, { tokenId: tokens[row]!, logprob: logprobs[row]! });
       row++;
     }
     return sampled;

@@ -20,7 +20,8 @@ export class Sequence {
     readonly id: number,
     readonly promptIds: readonly number[],
     readonly params: SamplingParams,
-    readonly random: () => number,
+    /** uint32 seed of this sequence's sampling draws (see `sampleUniform`). */
+    readonly seed: number,
   ) {
     this.tokenIds = [...promptIds];
   }

@@ -22,6 +22,12 @@ export class StepPacker {
   private readonly seqLens: Int32Array;
   private readonly queryStart: Int32Array;
   private readonly logitsIndices: Int32Array;
+  private readonly temperature: Float32Array;
+  private readonly topK: Int32Array;
+  private readonly topP: Float32Array;
+  private readonly minP: Float32Array;
+  private readonly seed: Int32Array;
+  private readonly sampleStep: Int32Array;
 
   constructor(private readonly limits: PackLimits) {
     this.tokenIds = new Int32Array(limits.maxNumBatchedTokens);
@@ -31,9 +37,15 @@ export class StepPacker {
     this.seqLens = new Int32Array(limits.maxNumSeqs);
     this.queryStart = new Int32Array(limits.maxNumSeqs + 1);
     this.logitsIndices = new Int32Array(limits.maxNumSeqs);
+    this.temperature = new Float32Array(limits.maxNumSeqs);
+    this.topK = new Int32Array(limits.maxNumSeqs);
+    this.topP = new Float32Array(limits.maxNumSeqs);
+    this.minP = new Float32Array(limits.maxNumSeqs);
+    this.seed = new Int32Array(limits.maxNumSeqs);
+    this.sampleStep = new Int32Array(limits.maxNumSeqs);
   }
 
-  /** The step's inputs; `logitsIndices` rows follow the order of sampling sequences in the plan. */
+  /** The step's inputs; logit rows (and their sampling parameters) follow the order of sampling sequences in the plan. */
   pack(plan: StepPlan): StepInputs {
     const { blockSize, maxNumBatchedTokens, maxNumSeqs, maxBlocksPerSeq } = this.limits;
     const numSeqs = plan.scheduled.length;
@@ -54,7 +66,17 @@ export class StepPacker {
       }
       this.seqLens[s] = seq.numComputed + numNewTokens;
       this.blockTables.set(seq.blocks, s * widest);
-      if (sample) this.logitsIndices[rows++] = t - 1;
+      if (sample) {
+        const params = seq.params;
+        this.logitsIndices[rows] = t - 1;
+        this.temperature[rows] = params.temperature;
+        this.topK[rows] = params.topK;
+        this.topP[rows] = params.topP;
+        this.minP[rows] = params.minP;
+        this.seed[rows] = seq.seed | 0;
+        this.sampleStep[rows] = seq.numOutputTokens;
+        rows++;
+      }
     });
     this.queryStart[numSeqs] = t;
     return {
@@ -67,6 +89,12 @@ export class StepPacker {
         [STEP_INPUTS.seqLens]: this.seqLens.subarray(0, numSeqs),
         [STEP_INPUTS.queryStart]: this.queryStart.subarray(0, numSeqs + 1),
         [STEP_INPUTS.logitsIndices]: this.logitsIndices.subarray(0, rows),
+        [STEP_INPUTS.temperature]: this.temperature.subarray(0, rows),
+        [STEP_INPUTS.topK]: this.topK.subarray(0, rows),
+        [STEP_INPUTS.topP]: this.topP.subarray(0, rows),
+        [STEP_INPUTS.minP]: this.minP.subarray(0, rows),
+        [STEP_INPUTS.seed]: this.seed.subarray(0, rows),
+        [STEP_INPUTS.sampleStep]: this.sampleStep.subarray(0, rows),
       },
     };
   }

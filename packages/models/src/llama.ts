@@ -21,10 +21,26 @@ export const STEP_INPUTS = {
   queryStart: 'query_start',
   /** i32 [R]: the token rows whose logits are wanted (usually each sequence's last). */
   logitsIndices: 'logits_indices',
+  /** f32 [R]: per logit row, the sampling temperature (0: greedy). */
+  temperature: 'temperature',
+  /** i32 [R]: keep the k most likely tokens (0: all). */
+  topK: 'top_k',
+  /** f32 [R]: nucleus mass (1: all). */
+  topP: 'top_p',
+  /** f32 [R]: keep tokens at least this fraction as likely as the most likely (0: all). */
+  minP: 'min_p',
+  /** i32 [R]: the request's uint32 sampling seed (bits reinterpreted). */
+  seed: 'seed',
+  /** i32 [R]: the index of the token being sampled in the request's output (the RNG counter). */
+  sampleStep: 'sample_step',
 } as const;
 
 /** Name of the logits output, f32 [R, vocab]. */
 export const LOGITS_OUTPUT = 'logits';
+/** Name of the sampled-token output, i32 [R] (graphs built with `sample: true`). */
+export const TOKENS_OUTPUT = 'tokens';
+/** Name of the sampled tokens' log-probability output, f32 [R]. */
+export const LOGPROBS_OUTPUT = 'logprobs';
 
 /** Options that shape the graph independently of the model. */
 export interface GraphOptions {
@@ -32,6 +48,8 @@ export interface GraphOptions {
   readonly activationDtype: DType;
   /** Tokens per KV-cache block. */
   readonly blockSize: number;
+  /** Add the `sample` op after the LM head (outputs `tokens` and `logprobs` besides `logits`). */
+  readonly sample?: boolean;
 }
 
 /**
@@ -96,6 +114,20 @@ export function buildLlamaGraph(spec: ModelSpec, options: GraphOptions): Graph {
   const last = b.gatherRows('logit_rows', h, logitsIndices);
   const normed = b.rmsnorm('final_norm', last, weight('model.norm.weight', [H]), spec.rmsNormEps);
   const head = spec.tieWordEmbeddings ? embedTable : weight('lm_head.weight', [spec.vocabSize, H]);
-  b.output(LOGITS_OUTPUT, b.linear('lm_head', normed, head));
+  const logits = b.linear('lm_head', normed, head, undefined, 'f32');
+  b.output(LOGITS_OUTPUT, logits);
+  if (options.sample) {
+    const perRow = (name: string, dtype: DType): Value => b.input(name, dtype, ['R']);
+    const [tokens, logprobs] = b.sample('sampler', logits, {
+      temperature: perRow(STEP_INPUTS.temperature, 'f32'),
+      topK: perRow(STEP_INPUTS.topK, 'i32'),
+      topP: perRow(STEP_INPUTS.topP, 'f32'),
+      minP: perRow(STEP_INPUTS.minP, 'f32'),
+      seed: perRow(STEP_INPUTS.seed, 'i32'),
+      step: perRow(STEP_INPUTS.sampleStep, 'i32'),
+    });
+    b.output(TOKENS_OUTPUT, tokens);
+    b.output(LOGPROBS_OUTPUT, logprobs);
+  }
   return b.build();
 }

@@ -23,16 +23,17 @@ export interface StepInputs {
   readonly inputs: Readonly<Record<string, Int32Array | Float32Array>>;
 }
 
-/** One step's outputs by name, as f32 with their actual shapes. */
-export type StepOutputs = Record<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
+/** One step's outputs by name, with their actual shapes (i32 outputs as Int32Array, float ones as Float32Array). */
+export type StepOutputs = Record<string, { readonly shape: readonly number[]; readonly data: Float32Array | Int32Array }>;
 
 /** A plan loaded on a backend, with its weights and state. */
 export interface Executable {
   /**
-   * Runs one whole step. The outputs' data may be views into backend memory that the next
-   * `run` overwrites: copy what must outlive the step.
+   * Runs one whole step and returns the outputs named in `outputs` (default: all). The outputs'
+   * data may be views into backend memory that the next `run` overwrites: copy what must
+   * outlive the step.
    */
-  run(step: StepInputs): Promise<StepOutputs>;
+  run(step: StepInputs, outputs?: readonly string[]): Promise<StepOutputs>;
   /** Releases memory; the executable cannot run afterwards. */
   dispose(): void;
 }

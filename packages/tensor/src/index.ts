@@ -12,4 +12,5 @@ export * from './compile/passes.js';
 export * from './compile/format.js';
 export { ReferenceBackend, WeightMismatchError } from './reference/backend.js';
 export { matmulTransposed } from './reference/kernels/matmul.js';
+export { sampleRow, type RowParams, type RowSample } from './reference/kernels/sample.js';
 export * from './safetensors/index.js';

@@ -12,3 +12,30 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** MurmurHash3's 32-bit finalizer: a fast, well-mixing bijection on uint32. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * The uniform draw in [0, 1) for sampling step `step` of a request seeded `seed` (both uint32).
+ * Stateless and identical on every backend (the CUDA kernel computes the same bits), so a seed
+ * gives the same tokens whatever the batch or the step size.
+ */
+export function sampleUniform(seed: number, step: number): number {
+  const mixedStep = fmix32((Math.imul(step, 0x9e3779b9) + 0x7f4a7c15) >>> 0);
+  return (fmix32((seed ^ mixedStep) >>> 0) >>> 8) / 16777216;
+}
+
+/** A uint32 sampling seed from any non-negative safe integer (both 32-bit halves count). */
+export function seed32(seed: number): number {
+  const low = seed >>> 0;
+  const high = Math.floor(seed / 4294967296) >>> 0;
+  return fmix32((low ^ fmix32((high + 0x6a09e667) >>> 0)) >>> 0);
+}

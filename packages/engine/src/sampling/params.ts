@@ -10,6 +10,8 @@ export interface SamplingParams {
   readonly topK: number;
   /** Keep the smallest set of most likely tokens whose probability reaches p; 1 keeps all. */
   readonly topP: number;
+  /** Keep tokens at least this fraction as likely as the most likely one; 0 keeps all. */
+  readonly minP: number;
   /** Seed of this request's random generator; undefined draws one. */
   readonly seed: number | undefined;
   /** Strings that end generation when they appear in the text (not included in the output). */
@@ -24,6 +26,7 @@ export const DEFAULT_SAMPLING_PARAMS: SamplingParams = {
   temperature: 1,
   topK: 0,
   topP: 1,
+  minP: 0,
   seed: undefined,
   stop: [],
   ignoreEos: false,
@@ -42,6 +45,7 @@ export function resolveSamplingParams(given: Partial<SamplingParams> = {}): Samp
   check(isNumber(p.temperature) && p.temperature >= 0, 'temperature', `must be a number >= 0, got ${p.temperature}`);
   check(Number.isSafeInteger(p.topK) && p.topK >= 0, 'topK', `must be an integer >= 0 (0 keeps all), got ${p.topK}`);
   check(isNumber(p.topP) && p.topP > 0 && p.topP <= 1, 'topP', `must be in (0, 1], got ${p.topP}`);
+  check(isNumber(p.minP) && p.minP >= 0 && p.minP <= 1, 'minP', `must be in [0, 1], got ${p.minP}`);
   check(p.seed === undefined || (Number.isSafeInteger(p.seed) && p.seed >= 0), 'seed', `must be a non-negative integer, got ${p.seed}`);
   check(Array.isArray(p.stop) && p.stop.every((s) => typeof s === 'string' && s.length > 0), 'stop', 'must be a list of non-empty strings');
   check(typeof p.ignoreEos === 'boolean', 'ignoreEos', `must be true or false, got ${String(p.ignoreEos)}`);

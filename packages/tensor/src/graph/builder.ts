@@ -58,8 +58,9 @@ export class GraphBuilder {
     return this.op1('add', name, [a, b], {});
   }
 
-  linear(name: string, x: Value, weight: Value, bias?: Value): Value {
-    return this.op1('linear', name, bias ? [x, weight, bias] : [x, weight], {});
+  /** x @ weight^T (+ bias); `dtype` sets the output dtype (default: x's). */
+  linear(name: string, x: Value, weight: Value, bias?: Value, dtype?: DType): Value {
+    return this.op1('linear', name, bias ? [x, weight, bias] : [x, weight], dtype ? { dtype } : {});
   }
 
   rope(name: string, x: Value, positions: Value, invFreq: Value, numHeads: number, headDim: number): Value {
@@ -96,6 +97,17 @@ export class GraphBuilder {
 
   gatherRows(name: string, x: Value, indices: Value): Value {
     return this.op1('gather_rows', name, [x, indices], {});
+  }
+
+  /** One token per row of `logits` (see `OP_DEFS.sample`); returns [token, logprob]. */
+  sample(
+    name: string,
+    logits: Value,
+    params: { temperature: Value; topK: Value; topP: Value; minP: Value; seed: Value; step: Value },
+  ): [Value, Value] {
+    const p = params;
+    const [token, logprob] = this.op('sample', name, [logits, p.temperature, p.topK, p.topP, p.minP, p.seed, p.step], {});
+    return [token!, logprob!];
   }
 
   /** Appends any op; returns its outputs, named `name` (one output) or `name.<output>` (several). */

@@ -106,11 +106,15 @@ export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
       return [{ dtype: a!.dtype, shape: a!.shape }];
     },
   },
-  /** out = x @ weight^T + bias, with weight stored [out_features, in_features] as in Hugging Face checkpoints. */
+  /**
+   * out = x @ weight^T + bias, with weight stored [out_features, in_features] as in Hugging Face
+   * checkpoints. Optional attribute `dtype`: the output dtype (default: x's), e.g. f32 logits
+   * from bf16 activations.
+   */
   linear: {
     inputs: ['x', 'weight', 'bias?'],
     outputs: ['out'],
-    infer([x, w, bias]) {
+    infer([x, w, bias], attrs) {
       expectRank('linear', x!, 2);
       expectRank('linear', w!, 2);
       expectDtype('linear', x!, FLOAT);
@@ -120,7 +124,9 @@ export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
         expectRank('linear', bias, 1);
         expectDim('linear', `${bias.name} length`, bias.shape[0], w!.shape[0]!);
       }
-      return [{ dtype: x!.dtype, shape: [x!.shape[0]!, w!.shape[0]!] }];
+      const dtype = attrs.dtype ?? x!.dtype;
+      if (typeof dtype !== 'string' || !FLOAT.includes(dtype as DType)) fail('linear', 'attribute dtype must be a float dtype');
+      return [{ dtype: dtype as DType, shape: [x!.shape[0]!, w!.shape[0]!] }];
     },
   },
   /**
@@ -214,6 +220,34 @@ export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
       expectRank('gather_rows', indices!, 1);
       expectDtype('gather_rows', indices!, INT);
       return [{ dtype: x!.dtype, shape: [indices!.shape[0]!, x!.shape[1]!] }];
+    },
+  },
+  /**
+   * Samples one token per row of f32 logits [R, V] with per-row parameters (all [R]):
+   * temperature 0 is greedy (the first index of the maximum). Otherwise z = logits / temperature,
+   * p = exp(z - max z); the kept tokens are those with z >= max(tau_k, tau_p, tau_min): tau_k the
+   * top_k-th largest z (top_k 0 keeps all), tau_p the z at which the running mass of p in
+   * descending z order first reaches top_p of the mass above tau_k, tau_min = max z + log(min_p).
+   * A uniform u = `sampleUniform(seed, step)` picks the token whose running kept mass, in index
+   * order, first exceeds u times the kept mass. logprob = log_softmax(logits)[token] (no
+   * temperature). Stateless: the same (seed, step) draws the same u on every backend.
+   */
+  sample: {
+    inputs: ['logits', 'temperature', 'top_k', 'top_p', 'min_p', 'seed', 'step'],
+    outputs: ['token', 'logprob'],
+    infer([logits, temperature, topK, topP, minP, seed, step]) {
+      expectRank('sample', logits!, 2);
+      expectDtype('sample', logits!, ['f32']);
+      const rows = logits!.shape[0]!;
+      for (const [v, dtype] of [[temperature, 'f32'], [topK, 'i32'], [topP, 'f32'], [minP, 'f32'], [seed, 'i32'], [step, 'i32']] as const) {
+        expectRank('sample', v!, 1);
+        expectDtype('sample', v!, [dtype]);
+        expectDim('sample', `${v!.name} length`, v!.shape[0], rows);
+      }
+      return [
+        { dtype: 'i32', shape: [rows] },
+        { dtype: 'f32', shape: [rows] },
+      ];
     },
   },
 };

@@ -52,7 +52,8 @@ export type OpKind =
   | 'rope'
   | 'paged_attention'
   | 'silu_mul'
-  | 'gather_rows';
+  | 'gather_rows'
+  | 'sample';
 
 /** A whole graph: values by id, ops in execution order, named outputs. */
 export interface Graph {

@@ -10,6 +10,7 @@ import { embedding, gatherRows } from './kernels/gather.js';
 import { linear } from './kernels/matmul.js';
 import { addRmsnorm, rmsnorm } from './kernels/norm.js';
 import { rope } from './kernels/rope.js';
+import { sample } from './kernels/sample.js';
 
 const KERNELS: Readonly<Record<OpKind, KernelFactory>> = {
   embedding,
@@ -21,6 +22,7 @@ const KERNELS: Readonly<Record<OpKind, KernelFactory>> = {
   paged_attention: pagedAttention,
   silu_mul: siluMul,
   gather_rows: gatherRows,
+  sample,
 };
 
 /** Raised when a weight does not match what the plan expects. */
@@ -79,15 +81,15 @@ class ReferenceExecutable implements Executable {
     private readonly kernels: readonly Kernel[],
   ) {}
 
-  run(step: StepInputs): Promise<StepOutputs> {
+  run(step: StepInputs, outputs?: readonly string[]): Promise<StepOutputs> {
     try {
-      return Promise.resolve(this.runSync(step));
+      return Promise.resolve(this.runSync(step, outputs));
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
-  private runSync(step: StepInputs): StepOutputs {
+  private runSync(step: StepInputs, wanted?: readonly string[]): StepOutputs {
     if (this.disposed) throw new Error('reference backend: executable used after dispose()');
     checkDims(this.plan, step.dims);
     for (const value of this.plan.values) {
@@ -102,10 +104,12 @@ class ReferenceExecutable implements Executable {
     }
     for (const kernel of this.kernels) kernel(step.dims);
     const outputs: StepOutputs = {};
-    for (const [name, id] of Object.entries(this.plan.outputs)) {
+    for (const name of wanted ?? Object.keys(this.plan.outputs)) {
+      const id = this.plan.outputs[name];
+      if (id === undefined) throw new RangeError(`the plan has no output ${name}`);
       const value = this.plan.values[id]!;
       const shape = value.shape.map((d) => evalDim(d, step.dims));
-      const data = this.storage.get(id)! as Float32Array;
+      const data = this.storage.get(id)!;
       outputs[name] = { shape, data: data.subarray(0, evalNumel(value.shape, step.dims)) };
     }
     return outputs;
