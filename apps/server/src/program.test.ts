@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { probeCuda } from '@ignis/cuda-kernels';
 import { FIXTURE_MODELS, fixturePath, readReference } from '@ignis/models/testing';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_DIR } from './default-model.js';
@@ -38,7 +39,7 @@ describe('ignis generate', () => {
     const { code, stdout, stderr } = await cli('generate', '--prompt', 'Hello world', '--max-tokens', '5', '--seed', '3');
     expect(code).toBe(0);
     expect(stdout.endsWith('\n')).toBe(true);
-    expect(stderr).toMatch(/\[ignis\] 5 tokens \(length\) on cpu/);
+    expect(stderr).toMatch(/\[ignis\] 5 tokens \(length\) on (cpu|cuda)/);
   });
 
   it('same seed, same output', async () => {
@@ -54,7 +55,8 @@ describe('ignis generate', () => {
       [['generate', '--prompt', 'a', '--max-tokens', '0'], 2, /--max-tokens <n>' argument '0' is invalid/],
       [['generate', '--prompt', 'a', '--temperature', '-1'], 2, /--temperature <t>' argument '-1' is invalid/],
       [['generate', '--prompt', 'a', '--device', 'tpu'], 2, /Allowed choices are auto, cpu, cuda/],
-      [['generate', '--prompt', 'a', '--device', 'cuda'], 1, /device cuda is not available/],
+      [['generate', '--prompt', 'a', '--dtype', 'float64'], 2, /Allowed choices are auto, float32, bfloat16/],
+      ...(probeCuda().available ? [] : ([[['generate', '--prompt', 'a', '--device', 'cuda'], 1, /the CUDA backend is not available: /]] as [string[], number, RegExp][])),
       [['generate', '--prompt', 'a', '--model', '/nonexistent'], 1, /cannot read \/nonexistent\/config.json/],
       [['generate', '--prompt-ids', '1,99999'], 1, /token id 99999 is outside the vocabulary \[0, 320\)/],
       [['generate', '--prompt', 'a', '--max-model-len', '1'], 2, /argument '1' is invalid/],

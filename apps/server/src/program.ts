@@ -27,7 +27,8 @@ export function buildProgram(io: CliIO): Command {
     .option('--seed <s>', 'random seed, for reproducible sampling', integerAtLeast(0))
     .option('--stop <text>', 'stop when this text appears (repeatable)', collect)
     .option('--ignore-eos', 'keep generating past end-of-sequence tokens', false)
-    .addOption(new Option('--device <device>', 'where to run').choices(['auto', 'cpu', 'cuda']).default('auto'))
+    .addOption(new Option('--device <device>', 'where to run (auto: the GPU when there is one)').choices(['auto', 'cpu', 'cuda']).default('auto'))
+    .addOption(new Option('--dtype <dtype>', 'activation precision (auto: bfloat16 on the GPU, float32 on the CPU)').choices(['auto', 'float32', 'bfloat16']).default('auto'))
     .option('--max-model-len <n>', 'longest prompt + output', integerAtLeast(2))
     .option('--json', 'print one JSON object (token_ids, text, ...) as the last line of stdout', false)
     .action((options: GenerateOptions) => runGenerate(options, io));

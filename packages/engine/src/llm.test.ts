@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURE_MODELS, fixturePath, readReference } from '@ignis/models/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceUnavailableError } from './device.js';
+import { probeCuda } from '@ignis/cuda-kernels';
 import { InvalidParameterError, PromptTooLongError } from './errors.js';
 import { LLM } from './llm.js';
 
@@ -138,8 +138,12 @@ describe('sampling, stop rules and errors', () => {
     }
   });
 
-  it('says clearly that the CUDA backend is not there yet', async () => {
-    await expect(LLM.load(fixturePath(name), { device: 'cuda' })).rejects.toThrow(DeviceUnavailableError);
+  it.runIf(!probeCuda().available)('without a usable GPU, --device cuda fails and says why; auto falls back to the CPU', async () => {
+    await expect(LLM.load(fixturePath(name), { device: 'cuda' })).rejects.toThrow(/the CUDA backend is not available: /);
+    await expect(LLM.load(fixturePath(name), { device: 'cpu', dtype: 'bfloat16' })).rejects.toThrow(/bfloat16 needs the CUDA backend/);
+    const auto = await LLM.load(fixturePath(name), { device: 'auto' });
+    expect(auto.device).toBe('cpu');
+    auto.dispose();
   });
 });
 

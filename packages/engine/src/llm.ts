@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
-import { type ModelSpec, buildModelGraph, checkWeights, openCheckpoint } from '@ignis/models';
-import { compile, seed32 } from '@ignis/tensor';
+import { CudaBackend } from '@ignis/cuda-kernels';
+import { type ModelSpec, buildModelGraph, checkWeights, openModel } from '@ignis/models';
+import { type DType, type Graph, compile, dtypeBytes, evalNumel, seed32 } from '@ignis/tensor';
 import { BlockAllocator } from './block-allocator.js';
 import { type CacheConfig, planCache } from './cache-config.js';
-import { type Device, selectBackend } from './device.js';
+import { type Device, type Placement, type Precision, selectBackend } from './device.js';
 import { InvalidParameterError, PromptTooLongError } from './errors.js';
 import { ExecutableRunner, type Runner } from './runner.js';
 import { type SamplingParams, resolveSamplingParams } from './sampling/params.js';
@@ -15,13 +16,17 @@ import { IncrementalDetokenizer, type Tokenizer, loadTokenizer } from './tokeniz
 export interface LLMOptions {
   /** Where to run; `auto` picks the GPU when there is one. */
   readonly device?: Device;
+  /** Activation precision: `auto` is bf16 on the GPU and f32 on the CPU; `float32` on the GPU is exact but slower. */
+  readonly dtype?: Precision;
+  /** Fraction of free GPU memory the engine may take (weights, KV cache, activations); default 0.9. */
+  readonly gpuMemoryUtilization?: number;
   /** Longest prompt + output; defaults to the model's max_position_embeddings, shrunk to fit the KV budget. */
   readonly maxModelLen?: number;
   /** Most tokens computed in one step; longer prompts are prefilled in chunks of this size. */
   readonly maxNumBatchedTokens?: number;
   /** Tokens per KV-cache block. */
   readonly blockSize?: number;
-  /** Bytes the KV cache may take. */
+  /** Bytes the KV cache may take (default: 1 GiB on the CPU; what the GPU has left after the weights). */
   readonly kvCacheBytes?: number;
 }
 
@@ -40,7 +45,31 @@ export interface GenerateResult {
 
 const DEFAULT_MAX_NUM_BATCHED_TOKENS = 512;
 const DEFAULT_BLOCK_SIZE = 16;
-const DEFAULT_KV_CACHE_BYTES = 1 << 30;
+const CPU_KV_CACHE_BYTES = 1 << 30;
+/** GPU memory kept free besides weights, KV and the step arena: cuBLASLt workspace, kernel scratch, the CUDA context's own. */
+const GPU_HEADROOM_BYTES = 1 << 30;
+
+/** Bytes of every weight of `graph` stored as `dtype`. */
+function weightBytes(graph: Graph, dtype: DType): number {
+  let bytes = 0;
+  for (const v of graph.values) if (v.kind === 'weight') bytes += evalNumel(v.shape, {}) * dtypeBytes(dtype);
+  return bytes;
+}
+
+/**
+ * Bytes for the KV cache: 1 GiB on the CPU; on the GPU, the given fraction of its free memory
+ * minus the weights and the largest step's activations (as vLLM's gpu_memory_utilization).
+ */
+function kvBudget(placement: Placement, graph: Graph, maxNumBatchedTokens: number, utilization: number): number {
+  if (!(placement.backend instanceof CudaBackend)) return CPU_KV_CACHE_BYTES;
+  if (!(utilization > 0 && utilization <= 1)) {
+    throw new InvalidParameterError('gpuMemoryUtilization', `gpuMemoryUtilization must be in (0, 1], got ${utilization}`);
+  }
+  const { free } = placement.backend.memoryInfo();
+  const weights = weightBytes(graph, placement.dtype);
+  const activations = compile(graph, { maxDims: { T: maxNumBatchedTokens, S: 1, R: 1, MB: 1 } }).memory.arenaBytes;
+  return Math.max(0, Math.floor(free * utilization) - weights - activations - GPU_HEADROOM_BYTES);
+}
 
 /**
  * A loaded model. `generate` runs the step loop: each step computes the gap between a
@@ -55,44 +84,53 @@ export class LLM {
     readonly spec: ModelSpec,
     readonly tokenizer: Tokenizer | undefined,
     readonly device: 'cpu' | 'cuda',
+    /** The activation dtype the model computes in. */
+    readonly dtype: DType,
     readonly cache: CacheConfig,
     private readonly runner: Runner,
     private readonly blocks: BlockAllocator,
     private readonly eosTokenIds: ReadonlySet<number>,
+    /** Bytes of all weights as the backend stores them: what every decode step must read. */
+    readonly weightBytes: number,
   ) {}
 
-  /** Loads a Hugging Face model directory (config.json, safetensors, optional tokenizer files). */
-  static async load(dir: string, options: LLMOptions = {}): Promise<LLM> {
-    const { backend, device } = selectBackend(options.device ?? 'auto');
+  /** Bytes of K and V one token keeps in the cache, over all layers. */
+  get kvBytesPerToken(): number {
+    return this.spec.numLayers * 2 * this.spec.numKvHeads * this.spec.headDim * dtypeBytes(this.dtype);
+  }
+
+  /**
+   * Loads a Hugging Face model directory (config.json, safetensors, optional tokenizer files), or
+   * `synthetic:NAME` (random weights of a known shape, e.g. `synthetic:llama-3.1-8b`, no tokenizer).
+   */
+  static async load(location: string, options: LLMOptions = {}): Promise<LLM> {
+    const placement = selectBackend(options.device ?? 'auto', options.dtype ?? 'auto');
     const maxNumBatchedTokens = options.maxNumBatchedTokens ?? DEFAULT_MAX_NUM_BATCHED_TOKENS;
     if (!Number.isSafeInteger(maxNumBatchedTokens) || maxNumBatchedTokens < 1) {
       throw new InvalidParameterError('maxNumBatchedTokens', `maxNumBatchedTokens must be a positive integer, got ${maxNumBatchedTokens}`);
     }
-    const checkpoint = await openCheckpoint(dir);
+    const model = await openModel(location);
     try {
-      const spec = checkpoint.spec;
+      const spec = model.spec;
+      const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+      const graph = buildModelGraph(spec, { activationDtype: placement.dtype, weightDtype: placement.dtype, blockSize, sample: true });
+      checkWeights(graph, model);
       const cache = planCache(spec, {
-        blockSize: options.blockSize ?? DEFAULT_BLOCK_SIZE,
+        blockSize,
         maxNumSeqs: 1,
-        kvCacheBytes: options.kvCacheBytes ?? DEFAULT_KV_CACHE_BYTES,
+        kvCacheBytes: options.kvCacheBytes ?? kvBudget(placement, graph, maxNumBatchedTokens, options.gpuMemoryUtilization ?? 0.9),
         maxModelLen: options.maxModelLen,
-        elementBytes: 4,
+        elementBytes: dtypeBytes(placement.dtype),
       });
-      const graph = buildModelGraph(spec, { activationDtype: 'f32', blockSize: cache.blockSize, sample: true });
-      checkWeights(graph, checkpoint);
       const plan = compile(graph, { maxDims: { T: maxNumBatchedTokens, S: 1, R: 1, MB: cache.maxBlocksPerSeq } });
-      const executable = await backend.load(plan, checkpoint.weights, { loadDims: { NB: cache.numBlocks } });
-      const runner = new ExecutableRunner(executable, {
-        blockSize: cache.blockSize,
-        maxNumBatchedTokens,
-        maxNumSeqs: 1,
-        maxBlocksPerSeq: cache.maxBlocksPerSeq,
-      });
-      const tokenizer = await loadTokenizer(dir);
+      const executable = await placement.backend.load(plan, model.weights(graph), { loadDims: { NB: cache.numBlocks } });
+      const limits = { blockSize: cache.blockSize, maxNumBatchedTokens, maxNumSeqs: 1, maxBlocksPerSeq: cache.maxBlocksPerSeq };
+      const runner = new ExecutableRunner(executable, limits, placement.device === 'cuda');
+      const tokenizer = model.synthetic ? undefined : await loadTokenizer(location);
       const eos = new Set([...spec.eosTokenIds, ...(tokenizer?.eosTokenIds ?? [])]);
-      return new LLM(spec, tokenizer, device, cache, runner, new BlockAllocator(cache.numBlocks), eos);
+      return new LLM(spec, tokenizer, placement.device, placement.dtype, cache, runner, new BlockAllocator(cache.numBlocks), eos, weightBytes(graph, placement.dtype));
     } finally {
-      await checkpoint.close();
+      await model.close();
     }
   }
 

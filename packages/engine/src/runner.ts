@@ -21,15 +21,19 @@ export interface Runner {
 export class ExecutableRunner implements Runner {
   private readonly packer: StepPacker;
 
+  /** `graphs`: mark decode steps (one token per sequence) for capture and replay (CUDA graphs). */
   constructor(
     private readonly executable: Executable,
     readonly limits: PackLimits,
+    private readonly graphs = false,
   ) {
     this.packer = new StepPacker(limits);
   }
 
   async step(plan: StepPlan): Promise<Map<number, SampledToken>> {
-    const outputs = await this.executable.run(this.packer.pack(plan), [TOKENS_OUTPUT, LOGPROBS_OUTPUT]);
+    const decode = this.graphs && plan.scheduled.every((s) => s.numNewTokens === 1 && s.sample);
+    const inputs = this.packer.pack(plan, decode);
+    const outputs = await this.executable.run(decode ? { ...inputs, graph: true } : inputs, [TOKENS_OUTPUT, LOGPROBS_OUTPUT]);
     const tokens = outputs[TOKENS_OUTPUT]!.data;
     const logprobs = outputs[LOGPROBS_OUTPUT]!.data;
     const sampled = new Map<number, SampledToken>();

@@ -45,13 +45,19 @@ export class StepPacker {
     this.sampleStep = new Int32Array(limits.maxNumSeqs);
   }
 
-  /** The step's inputs; logit rows (and their sampling parameters) follow the order of sampling sequences in the plan. */
-  pack(plan: StepPlan): StepInputs {
+  /**
+   * The step's inputs; logit rows (and their sampling parameters) follow the order of sampling
+   * sequences in the plan. With `fullWidth`, block tables span every possible block (padded with
+   * the null block 0), so that the dims of a decode step depend only on its batch size: what a
+   * captured CUDA graph needs.
+   */
+  pack(plan: StepPlan, fullWidth = false): StepInputs {
     const { blockSize, maxNumBatchedTokens, maxNumSeqs, maxBlocksPerSeq } = this.limits;
     const numSeqs = plan.scheduled.length;
     if (numSeqs > maxNumSeqs) throw new RangeError(`step has ${numSeqs} sequences; at most ${maxNumSeqs} fit`);
-    const widest = plan.scheduled.reduce((m, s) => Math.max(m, s.seq.blocks.length), 1);
-    if (widest > maxBlocksPerSeq) throw new RangeError(`a sequence holds ${widest} blocks; at most ${maxBlocksPerSeq} fit`);
+    const longest = plan.scheduled.reduce((m, s) => Math.max(m, s.seq.blocks.length), 1);
+    const widest = fullWidth ? maxBlocksPerSeq : longest;
+    if (longest > maxBlocksPerSeq) throw new RangeError(`a sequence holds ${longest} blocks; at most ${maxBlocksPerSeq} fit`);
     let t = 0;
     let rows = 0;
     this.blockTables.fill(0, 0, numSeqs * widest);

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Graph, SafetensorsCheckpoint, formatShape } from '@ignis/tensor';
+import { type Graph, SafetensorsCheckpoint, type WeightSource, formatShape } from '@ignis/tensor';
 import { parseModelConfig } from './config.js';
 import { CheckpointError, ModelConfigError } from './errors.js';
 import type { ModelSpec } from './spec.js';
+import { SyntheticWeights, syntheticSpec } from './synthetic.js';
 
 /** A Hugging Face model directory: its parsed config and its (lazily read) weights. */
 export interface Checkpoint {
@@ -11,6 +12,31 @@ export interface Checkpoint {
   readonly spec: ModelSpec;
   readonly weights: SafetensorsCheckpoint;
   close(): Promise<void>;
+}
+
+/** Where a model's spec and weights come from: a checkpoint directory or a named synthetic shape. */
+export interface ModelSource {
+  /** The directory, or `synthetic:NAME`. */
+  readonly location: string;
+  readonly spec: ModelSpec;
+  /** True for random weights (no checkpoint, no tokenizer). */
+  readonly synthetic: boolean;
+  /** The weights of `graph` (a checkpoint ignores the graph; synthetic weights are made for it). */
+  weights(graph: Graph): WeightSource;
+  close(): Promise<void>;
+}
+
+/** The prefix that names a synthetic model instead of a directory, e.g. `synthetic:llama-3.1-8b`. */
+export const SYNTHETIC_PREFIX = 'synthetic:';
+
+/** Opens a checkpoint directory, or a synthetic shape when `location` starts with `synthetic:`. */
+export async function openModel(location: string): Promise<ModelSource> {
+  if (location.startsWith(SYNTHETIC_PREFIX)) {
+    const spec = syntheticSpec(location.slice(SYNTHETIC_PREFIX.length));
+    return { location, spec, synthetic: true, weights: (graph) => new SyntheticWeights(graph), close: () => Promise.resolve() };
+  }
+  const checkpoint = await openCheckpoint(location);
+  return { location, spec: checkpoint.spec, synthetic: false, weights: () => checkpoint.weights, close: () => checkpoint.close() };
 }
 
 /** Opens `dir`: parses config.json and indexes the safetensors files (no weight data is read). */
@@ -38,23 +64,26 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
  * dtype, and reports every problem at once, each naming the tensor, what was expected and what
  * was found.
  */
-export function checkWeights(graph: Graph, checkpoint: Checkpoint): void {
+export function checkWeights(graph: Graph, source: ModelSource | Checkpoint): void {
+  const weights = 'location' in source ? source.weights(graph) : source.weights;
+  const where = 'location' in source ? source.location : source.dir;
   const problems: string[] = [];
   for (const value of graph.values) {
     if (value.kind !== 'weight') continue;
     const expected = `${formatShape(value.shape)}`;
-    const found = checkpoint.weights.tensorInfo(value.name);
+    const found = weights.info(value.name);
+    const file = weights.fileRange?.(value.name)?.file ?? where;
     if (!found) {
       problems.push(`missing tensor ${value.name} (expected shape ${expected})`);
     } else if (formatShape(found.shape) !== expected) {
-      problems.push(`tensor ${value.name} has shape ${formatShape(found.shape)} in ${found.file}, expected ${expected}`);
+      problems.push(`tensor ${value.name} has shape ${formatShape(found.shape)} in ${file}, expected ${expected}`);
     } else if (!['f32', 'f16', 'bf16'].includes(found.dtype)) {
-      problems.push(`tensor ${value.name} has dtype ${found.dtype} in ${found.file}, expected a float dtype`);
+      problems.push(`tensor ${value.name} has dtype ${found.dtype} in ${file}, expected a float dtype`);
     }
   }
   if (problems.length > 0) {
     const shown = problems.slice(0, 10).join('\n  ');
     const more = problems.length > 10 ? `\n  ... and ${problems.length - 10} more` : '';
-    throw new CheckpointError(`checkpoint ${checkpoint.dir} does not match its config (${checkpoint.spec.architecture}):\n  ${shown}${more}`);
+    throw new CheckpointError(`checkpoint ${where} does not match its config (${source.spec.architecture}):\n  ${shown}${more}`);
   }
 }

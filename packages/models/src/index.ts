@@ -5,3 +5,4 @@ export * from './rope.js';
 export * from './llama.js';
 export * from './architectures.js';
 export * from './checkpoint.js';
+export * from './synthetic.js';

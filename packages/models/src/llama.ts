@@ -44,8 +44,10 @@ export const LOGPROBS_OUTPUT = 'logprobs';
 
 /** Options that shape the graph independently of the model. */
 export interface GraphOptions {
-  /** Activation dtype: f32 for the reference backend. */
+  /** Activation dtype: f32 for the reference backend, f32 or bf16 for CUDA. */
   readonly activationDtype: DType;
+  /** The dtype weights are stored in by the backend (default: the checkpoint's); loaders convert. */
+  readonly weightDtype?: DType;
   /** Tokens per KV-cache block. */
   readonly blockSize: number;
   /** Add the `sample` op after the LM head (outputs `tokens` and `logprobs` besides `logits`). */
@@ -61,7 +63,7 @@ export interface GraphOptions {
 export function buildLlamaGraph(spec: ModelSpec, options: GraphOptions): Graph {
   const b = new GraphBuilder(spec.architecture);
   const act = options.activationDtype;
-  const wdt = spec.dtype;
+  const wdt = options.weightDtype ?? spec.dtype;
   const { hiddenSize: H, headDim: D, numHeads, numKvHeads, intermediateSize: I } = spec;
   const weight = (name: string, shape: number[]): Value => b.weight(name, wdt, shape);
   const linear = (name: string, x: Value, prefix: string, outFeatures: number, inFeatures: number, bias: boolean): Value =>

@@ -4,12 +4,34 @@ import type { DimSizes } from './graph/dims.js';
 import type { OpNode } from './graph/types.js';
 import type { Tensor } from './tensor.js';
 
+/** Where a tensor's bytes lie in a file (safetensors data is raw little-endian). */
+export interface FileRange {
+  readonly file: string;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+  readonly dtype: DType;
+}
+
+/**
+ * How to make a synthetic tensor instead of reading one: element i is
+ * `offset + scale * u(seed, i)`, u uniform in [-1, 1) (see `syntheticValue`).
+ */
+export interface SyntheticFill {
+  readonly seed: number;
+  readonly scale: number;
+  readonly offset: number;
+}
+
 /** Where a backend gets its weights: by name, metadata first, data on demand. */
 export interface WeightSource {
   /** dtype and shape of a tensor, or undefined if there is none by that name. */
   info(name: string): { readonly dtype: DType; readonly shape: readonly number[] } | undefined;
   /** Reads one tensor's data. */
   read(name: string): Promise<Tensor>;
+  /** Optional: the file range holding the tensor, so that a native backend can read it directly. */
+  fileRange?(name: string): FileRange | undefined;
+  /** Optional: how to fill the tensor on the device, for synthetic (random) weights. */
+  synthetic?(name: string): SyntheticFill | undefined;
 }
 
 /** Sizes fixed when a plan is loaded (e.g. `NB`, the number of KV-cache blocks). */
@@ -20,7 +42,13 @@ export interface LoadOptions {
 /** One step's per-step data: the symbolic sizes and every input by name. */
 export interface StepInputs {
   readonly dims: DimSizes;
-  readonly inputs: Readonly<Record<string, Int32Array | Float32Array>>;
+  readonly inputs: Readonly<Record<string, Int32Array | Float32Array | Uint16Array>>;
+  /**
+   * A hint that steps of exactly these dims recur and launch the same work (decode steps padded
+   * to a batch bucket): a backend may capture and replay them (CUDA graphs). Host-side bounds
+   * must then come from the dims alone.
+   */
+  readonly graph?: boolean;
 }
 
 /** One step's outputs by name, with their actual shapes (i32 outputs as Int32Array, float ones as Float32Array). */

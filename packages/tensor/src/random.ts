@@ -39,3 +39,16 @@ export function seed32(seed: number): number {
   const high = Math.floor(seed / 4294967296) >>> 0;
   return fmix32((low ^ fmix32((high + 0x6a09e667) >>> 0)) >>> 0);
 }
+
+/**
+ * Element `index` of a synthetic tensor: `offset + scale * u`, u uniform in [-1, 1) from a
+ * stateless hash of (seed, index). The CUDA backend fills weights on the device with the same
+ * bits (kernels/convert), so both backends see the same synthetic model.
+ */
+export function syntheticValue(seed: number, index: number, scale: number, offset: number): number {
+  const low = index >>> 0;
+  const high = Math.floor(index / 4294967296) >>> 0;
+  const h = fmix32((seed ^ fmix32((low ^ fmix32((high + 0x9e3779b9) >>> 0)) >>> 0)) >>> 0);
+  const u = Math.fround((h >>> 8) * (2 / 16777216) - 1);
+  return Math.fround(Math.fround(offset) + Math.fround(scale) * u); // f32 parameters, as the kernel takes them
+}

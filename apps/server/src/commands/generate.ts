@@ -1,4 +1,4 @@
-import { type Device, LLM } from '@ignis/engine';
+import { type Device, LLM, type Precision } from '@ignis/engine';
 import { defaultModelDir } from '../default-model.js';
 import type { CliIO } from '../io.js';
 
@@ -15,6 +15,7 @@ export interface GenerateOptions {
   stop?: string[];
   ignoreEos: boolean;
   device: Device;
+  dtype: Precision;
   maxModelLen?: number;
   json: boolean;
 }
@@ -29,7 +30,7 @@ export async function runGenerate(options: GenerateOptions, io: CliIO): Promise<
   }
   const modelDir = options.model ?? defaultModelDir();
   const loadStarted = performance.now();
-  const llm = await LLM.load(modelDir, { device: options.device, maxModelLen: options.maxModelLen });
+  const llm = await LLM.load(modelDir, { device: options.device, dtype: options.dtype, maxModelLen: options.maxModelLen });
   try {
     const loadMs = performance.now() - loadStarted;
     const result = await llm.generate(options.prompt ?? options.promptIds!, {
@@ -48,6 +49,7 @@ export async function runGenerate(options: GenerateOptions, io: CliIO): Promise<
         `${JSON.stringify({
           model: modelDir,
           device: llm.device,
+          dtype: llm.dtype,
           prompt_token_ids: result.promptTokenIds,
           token_ids: result.tokenIds,
           text: result.text,
@@ -60,7 +62,7 @@ export async function runGenerate(options: GenerateOptions, io: CliIO): Promise<
       io.stdout(`${result.text}\n`);
     }
     io.stderr(
-      `[ignis] ${result.tokenIds.length} tokens (${result.finishReason}) on ${llm.device}; ` +
+      `[ignis] ${result.tokenIds.length} tokens (${result.finishReason}) on ${llm.device} (${llm.dtype}); ` +
         `first token ${round(result.timeToFirstTokenMs)} ms, then ${decodeRate.toFixed(1)} tokens/s; load ${round(loadMs)} ms\n`,
     );
   } finally {

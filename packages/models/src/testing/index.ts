@@ -35,8 +35,13 @@ export interface Reference {
   readonly encode: Record<string, number[]>;
 }
 
-/** Absolute path of the repository's fixtures/models directory. */
-export const FIXTURES_DIR = fileURLToPath(new URL('../../../../fixtures/models/', import.meta.url));
+/**
+ * Absolute path of the repository's fixtures/models directory (IGNIS_FIXTURES_DIR overrides it,
+ * e.g. on a GPU machine where the package was deployed outside the repository).
+ */
+export const FIXTURES_DIR = process.env.IGNIS_FIXTURES_DIR
+  ? `${process.env.IGNIS_FIXTURES_DIR.replace(/\/$/, '')}/`
+  : fileURLToPath(new URL('../../../../fixtures/models/', import.meta.url));
 
 /** Absolute path of one fixture model. */
 export function fixturePath(name: FixtureModel): string {
@@ -57,3 +62,5 @@ export async function readReferenceLogits(name: FixtureModel, index: number): Pr
     await file.close();
   }
 }
+
+export { type LogitsModel, loadLogitsModel, promptLogits } from './prompt-logits.js';

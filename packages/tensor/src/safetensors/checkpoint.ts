@@ -67,6 +67,11 @@ export class SafetensorsCheckpoint implements WeightSource {
     return this.#fileOf.get(name)?.info(name);
   }
 
+  /** The file range of `name`, for backends that read files directly (same as {@link tensorInfo}). */
+  fileRange(name: string): TensorInfo | undefined {
+    return this.tensorInfo(name);
+  }
+
   /** Reads one tensor's data. */
   async read(name: string): Promise<Tensor> {
     const file = this.#fileOf.get(name);

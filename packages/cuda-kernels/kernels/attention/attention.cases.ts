@@ -1,0 +1,107 @@
+import { randomValues } from '@ignis/tensor/testing';
+import type { CaseStep, OpCase } from '../../src/harness/case.js';
+
+interface Scenario {
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  blockSize: number;
+  window: number | null;
+  /** Per sequence, its new tokens in each step (0: not in that step). */
+  seqs: number[][];
+}
+
+/**
+ * paged_attention over several steps: the cache carries each sequence's prefix from step to
+ * step, block tables are scattered, and steps mix prefill, chunked prefill and decode.
+ */
+function attentionCase(name: string, s: Scenario): OpCase {
+  const steps = s.seqs[0]!.length;
+  const totals = s.seqs.map((chunks) => chunks.reduce((a, b) => a + b, 0));
+  const maxBlocks = Math.max(...totals.map((t) => Math.ceil(t / s.blockSize)));
+  const numBlocks = 1 + totals.reduce((a, t) => a + Math.ceil(t / s.blockSize), 0);
+  const maxTokens = Math.max(...Array.from({ length: steps }, (_, i) => s.seqs.reduce((a, c) => a + c[i]!, 0)));
+  const qWidth = s.heads * s.headDim;
+  const kvWidth = s.kvHeads * s.headDim;
+  return {
+    kernel: 'attention',
+    name: `paged_attention ${name}`,
+    build: (b, dtype) => {
+      const cache = (n: string) => b.state(n, dtype, ['NB', s.blockSize, s.kvHeads, s.headDim]);
+      const out = b.pagedAttention(
+        'out',
+        {
+          q: b.input('q', dtype, ['T', qWidth]),
+          k: b.input('k', dtype, ['T', kvWidth]),
+          v: b.input('v', dtype, ['T', kvWidth]),
+          kCache: cache('k_cache'),
+          vCache: cache('v_cache'),
+          slotMapping: b.input('slots', 'i32', ['T']),
+          blockTables: b.input('tables', 'i32', ['S', 'MB']),
+          seqLens: b.input('lens', 'i32', ['S']),
+          queryStart: b.input('starts', 'i32', ['S+1']),
+        },
+        { numHeads: s.heads, numKvHeads: s.kvHeads, headDim: s.headDim, scale: 1 / Math.sqrt(s.headDim), slidingWindow: s.window },
+      );
+      b.output('out', out);
+    },
+    maxDims: { T: maxTokens, S: s.seqs.length, MB: maxBlocks },
+    loadDims: { NB: numBlocks },
+    weights: () => ({}),
+    steps: (random) => {
+      // Hand out every block id except the null block 0, shuffled, so tables are not contiguous.
+      const ids = Array.from({ length: numBlocks - 1 }, (_, i) => i + 1);
+      for (let i = ids.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+      }
+      const tables = totals.map((t) => ids.splice(0, Math.ceil(t / s.blockSize)));
+      const done = s.seqs.map(() => 0);
+      const result: CaseStep[] = [];
+      for (let step = 0; step < steps; step++) {
+        const active = s.seqs.map((chunks, i) => ({ i, n: chunks[step]! })).filter((a) => a.n > 0);
+        const T = active.reduce((a, x) => a + x.n, 0);
+        const slots: number[] = [];
+        const starts = [0];
+        const lens: number[] = [];
+        const table = new Int32Array(active.length * maxBlocks);
+        active.forEach(({ i, n }, row) => {
+          for (let j = 0; j < n; j++) {
+            const p = done[i]! + j;
+            slots.push(tables[i]![Math.floor(p / s.blockSize)]! * s.blockSize + (p % s.blockSize));
+          }
+          done[i]! += n;
+          lens.push(done[i]!);
+          starts.push(starts[row]! + n);
+          table.set(tables[i]!, row * maxBlocks);
+        });
+        result.push({
+          dims: { T, S: active.length, MB: maxBlocks },
+          inputs: {
+            q: randomValues(random, T * qWidth),
+            k: randomValues(random, T * kvWidth),
+            v: randomValues(random, T * kvWidth),
+            slots: Int32Array.from(slots),
+            tables: table,
+            lens: Int32Array.from(lens),
+            starts: Int32Array.from(starts),
+          },
+        });
+      }
+      return result;
+    },
+    tolerance: { f32: 1e-5, bf16: 2e-2 },
+  };
+}
+
+const gqa = { heads: 8, kvHeads: 2, blockSize: 16, window: null };
+
+export const ATTENTION_CASES: OpCase[] = [
+  attentionCase('prefill then decode, GQA 4, d=64', { ...gqa, headDim: 64, seqs: [[5, 1, 1], [17, 1, 1], [1, 1, 1], [40, 1, 1]] }),
+  attentionCase('chunked prefill mixed with decode, d=128', { ...gqa, headDim: 128, seqs: [[30, 1, 1], [0, 20, 1], [3, 3, 3], [16, 16, 1]] }),
+  attentionCase('MQA, d=16', { heads: 4, kvHeads: 1, headDim: 16, blockSize: 16, window: null, seqs: [[23, 1], [9, 2]] }),
+  attentionCase('MHA, d=32', { heads: 4, kvHeads: 4, headDim: 32, blockSize: 16, window: null, seqs: [[33, 1], [1, 7]] }),
+  attentionCase('sliding window 8, d=32', { heads: 4, kvHeads: 1, headDim: 32, blockSize: 16, window: 8, seqs: [[37, 1, 1], [12, 5, 1]] }),
+  attentionCase('block size 32, GQA 8, d=128', { heads: 8, kvHeads: 1, headDim: 128, blockSize: 32, window: null, seqs: [[70, 1], [31, 33]] }),
+  attentionCase('long decode context 600, d=128', { ...gqa, headDim: 128, seqs: [[300, 300, 1], [0, 257, 1]] }),
+];

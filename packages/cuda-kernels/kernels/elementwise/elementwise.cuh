@@ -1,0 +1,12 @@
+#pragma once
+#include <cstddef>
+#include <cuda_runtime.h>
+
+#include "common/dtype.h"
+
+namespace ignis::elementwise {
+/** out = round(a + b) over n elements. */
+cudaError_t add(DType dtype, const void* a, const void* b, void* out, size_t n, cudaStream_t stream);
+/** out = round(round(silu(gate)) * up) over n elements, silu(x) = x / (1 + exp(-x)) in f32 (PyTorch's rounding). */
+cudaError_t silu_mul(DType dtype, const void* gate, const void* up, void* out, size_t n, cudaStream_t stream);
+}

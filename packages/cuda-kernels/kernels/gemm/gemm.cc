@@ -1,0 +1,100 @@
+#include "gemm/gemm.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace ignis::gemm {
+namespace {
+
+void check(cublaslt::Status status, const char* what) {
+  if (status != cublaslt::kSuccess) throw std::runtime_error(std::string("cuBLASLt ") + what + " failed with status " + std::to_string(status));
+}
+
+cudaDataType_t cuda_type(DType d) {
+  switch (d) {
+    case DType::F32: return CUDA_R_32F;
+    case DType::BF16: return CUDA_R_16BF;
+    case DType::F16: return CUDA_R_16F;
+    default: throw std::runtime_error(std::string("GEMM does not take dtype ") + dtype_name(d));
+  }
+}
+
+}  // namespace
+
+Gemm::Gemm() {
+  const char* error = nullptr;
+  api_ = cublaslt::api(&error);
+  if (!api_) throw std::runtime_error(error);
+  check(api_->Create(&handle_), "create");
+  if (cudaMalloc(&workspace_, kWorkspaceBytes) != cudaSuccess) {
+    api_->Destroy(handle_);
+    throw std::runtime_error("out of GPU memory for the 32 MiB cuBLASLt workspace");
+  }
+}
+
+Gemm::~Gemm() {
+  for (auto& [key, plan] : plans_) {
+    api_->MatrixLayoutDestroy(plan.a);
+    api_->MatrixLayoutDestroy(plan.b);
+    api_->MatrixLayoutDestroy(plan.d);
+    api_->MatmulDescDestroy(plan.desc);
+  }
+  cudaFree(workspace_);
+  api_->Destroy(handle_);
+}
+
+// Row-major y[T,N] = x[T,K] w[N,K]^T is column-major y^T[N,T] = op(A) B with A = w stored K x N
+// (transposed: op(A) is N x K) and B = x stored K x T: m = N, n = T, k = K.
+Gemm::Plan& Gemm::plan_for(DType in, DType out, bool bias, int64_t T, int64_t N, int64_t K) {
+  const Key key{static_cast<int>(in), static_cast<int>(out), bias, T, N, K};
+  auto found = plans_.find(key);
+  if (found != plans_.end()) return found->second;
+  Plan plan;
+  check(api_->MatmulDescCreate(&plan.desc, cublaslt::kCompute32F, CUDA_R_32F), "descriptor");
+  const int32_t transA = cublaslt::kOpT;
+  const int32_t transB = cublaslt::kOpN;
+  check(api_->MatmulDescSetAttribute(plan.desc, cublaslt::kDescTransA, &transA, sizeof(transA)), "set transA");
+  check(api_->MatmulDescSetAttribute(plan.desc, cublaslt::kDescTransB, &transB, sizeof(transB)), "set transB");
+  const uint32_t epilogue = bias ? cublaslt::kEpilogueBias : cublaslt::kEpilogueDefault;
+  check(api_->MatmulDescSetAttribute(plan.desc, cublaslt::kDescEpilogue, &epilogue, sizeof(epilogue)), "set epilogue");
+  if (bias) {
+    const cudaDataType_t biasType = cuda_type(out);
+    check(api_->MatmulDescSetAttribute(plan.desc, cublaslt::kDescBiasDataType, &biasType, sizeof(biasType)), "set bias type");
+  }
+  check(api_->MatrixLayoutCreate(&plan.a, cuda_type(in), K, N, K), "layout A");
+  check(api_->MatrixLayoutCreate(&plan.b, cuda_type(in), K, T, K), "layout B");
+  check(api_->MatrixLayoutCreate(&plan.d, cuda_type(out), N, T, N), "layout D");
+  cublaslt::Preference preference = nullptr;
+  check(api_->MatmulPreferenceCreate(&preference), "preference");
+  const uint64_t workspace = kWorkspaceBytes;
+  check(api_->MatmulPreferenceSetAttribute(preference, cublaslt::kPrefMaxWorkspaceBytes, &workspace, sizeof(workspace)), "set workspace");
+  cublaslt::HeuristicResult result{};
+  int count = 0;
+  const cublaslt::Status status =
+      api_->MatmulAlgoGetHeuristic(handle_, plan.desc, plan.a, plan.b, plan.d, plan.d, preference, 1, &result, &count);
+  api_->MatmulPreferenceDestroy(preference);
+  if (status != cublaslt::kSuccess || count == 0) {
+    api_->MatrixLayoutDestroy(plan.a);
+    api_->MatrixLayoutDestroy(plan.b);
+    api_->MatrixLayoutDestroy(plan.d);
+    api_->MatmulDescDestroy(plan.desc);
+    throw std::runtime_error("cuBLASLt has no algorithm for " + std::string(dtype_name(in)) + " -> " + dtype_name(out) + " T=" +
+                             std::to_string(T) + " N=" + std::to_string(N) + " K=" + std::to_string(K));
+  }
+  plan.algo = result.algo;
+  return plans_.emplace(key, plan).first->second;
+}
+
+void Gemm::matmul(DType in, DType out, const void* x, const void* w, const void* bias, void* y, int64_t T, int64_t N, int64_t K,
+                  cudaStream_t stream) {
+  if (T == 0) return;
+  Plan& plan = plan_for(in, out, bias != nullptr, T, N, K);
+  if (bias) check(api_->MatmulDescSetAttribute(plan.desc, cublaslt::kDescBiasPointer, &bias, sizeof(bias)), "set bias");
+  const float alpha = 1.f;
+  const float beta = 0.f;
+  check(api_->Matmul(handle_, plan.desc, &alpha, w, plan.a, x, plan.b, &beta, y, plan.d, y, plan.d, &plan.algo, workspace_,
+                     kWorkspaceBytes, stream),
+        "matmul");
+}
+
+}  // namespace ignis::gemm

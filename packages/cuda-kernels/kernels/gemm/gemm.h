@@ -1,0 +1,48 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <tuple>
+#include <cuda_runtime.h>
+
+#include "common/dtype.h"
+#include "gemm/cublaslt_api.h"
+
+namespace ignis::gemm {
+
+/**
+ * y[T, N] = x[T, K] @ w[N, K]^T (+ bias[N]), row-major, through cuBLASLt: f32 x/w (full f32
+ * compute, no TF32) or bf16 x/w with f32 accumulation; y in f32 or x's dtype. The algorithm is
+ * chosen once per shape by cuBLASLt's heuristic and cached. Not thread-safe: one per executor.
+ */
+class Gemm {
+ public:
+  /** Throws if cuBLASLt cannot be loaded. */
+  Gemm();
+  ~Gemm();
+  Gemm(const Gemm&) = delete;
+  Gemm& operator=(const Gemm&) = delete;
+
+  void matmul(DType in, DType out, const void* x, const void* w, const void* bias, void* y, int64_t T, int64_t N, int64_t K,
+              cudaStream_t stream);
+
+  /** Workspace bytes it holds on the device. */
+  size_t workspace_bytes() const { return kWorkspaceBytes; }
+
+ private:
+  struct Plan {
+    cublaslt::MatmulDesc desc = nullptr;
+    cublaslt::MatrixLayout a = nullptr, b = nullptr, d = nullptr;
+    cublaslt::Algo algo{};
+  };
+  using Key = std::tuple<int, int, bool, int64_t, int64_t, int64_t>;
+  Plan& plan_for(DType in, DType out, bool bias, int64_t T, int64_t N, int64_t K);
+
+  static constexpr size_t kWorkspaceBytes = 32u << 20;
+  const cublaslt::Api* api_;
+  cublaslt::Handle handle_ = nullptr;
+  void* workspace_ = nullptr;
+  std::map<Key, Plan> plans_;
+};
+
+}  // namespace ignis::gemm

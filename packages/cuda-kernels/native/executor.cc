@@ -1,0 +1,345 @@
+#include "executor.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "convert/convert.cuh"
+#include "errors.h"
+
+namespace ignis {
+namespace {
+
+constexpr size_t kStagingChunk = 64u << 20;
+
+size_t value_bytes(const ValueDesc& v, const std::vector<int64_t>& dims) {
+  return static_cast<size_t>(numel(v, dims)) * dtype_bytes(v.dtype);
+}
+
+/** Reads exactly `bytes` at `offset`, or throws naming the file. */
+void read_fully(int fd, const std::string& path, void* into, size_t bytes, uint64_t offset) {
+  auto* at = static_cast<uint8_t*>(into);
+  while (bytes > 0) {
+    const ssize_t got = pread(fd, at, bytes, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) throw std::runtime_error("reading " + path + ": " + (got < 0 ? std::strerror(errno) : "unexpected end of file"));
+    at += got;
+    bytes -= static_cast<size_t>(got);
+    offset += static_cast<uint64_t>(got);
+  }
+}
+
+}  // namespace
+
+Executor::Executor(PlanDesc plan) : plan_(std::move(plan)) {
+  const char* poison = std::getenv("IGNIS_CUDA_POISON");
+  poison_ = poison != nullptr && std::string(poison) == "1";
+  try {
+    cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating a CUDA stream");
+    gemm_ = std::make_unique<gemm::Gemm>();
+    stats_.workspace += gemm_->workspace_bytes();
+    const std::vector<int64_t>& max = plan_.symbol_max;
+    arena_ = allocate(plan_.arena_bytes, stats_.arena, "the step arena");
+    ptrs_.assign(plan_.values.size(), nullptr);
+    for (size_t i = 0; i < plan_.values.size(); ++i) {
+      const ValueDesc& v = plan_.values[i];
+      switch (v.kind) {
+        case ValueKind::Input:
+        case ValueKind::Activation:
+          ptrs_[i] = static_cast<uint8_t*>(arena_) + v.arena_offset;
+          break;
+        case ValueKind::Weight:
+          ptrs_[i] = allocate(value_bytes(v, max), stats_.weights, "weight " + v.name);
+          break;
+        case ValueKind::Constant:
+          ptrs_[i] = allocate(value_bytes(v, max), stats_.weights, "constant " + v.name);
+          break;
+        case ValueKind::State:
+          ptrs_[i] = allocate(value_bytes(v, max), stats_.state, "state " + v.name);
+          cuda_check(cudaMemsetAsync(ptrs_[i], 0, value_bytes(v, max), stream_), "clearing " + v.name);
+          break;
+      }
+    }
+    if (plan_.input_bytes > 0) {
+      cuda_check(cudaHostAlloc(reinterpret_cast<void**>(&pinned_in_), plan_.input_bytes, cudaHostAllocDefault), "pinning input staging");
+      stats_.pinned += plan_.input_bytes;
+    }
+    size_t out_bytes = 0;
+    for (const auto& [name, id] : plan_.outputs) {
+      pinned_out_offset_[name] = out_bytes;
+      out_bytes += (value_bytes(value(id), max) + 255) & ~size_t{255};
+    }
+    if (out_bytes > 0) {
+      cuda_check(cudaHostAlloc(reinterpret_cast<void**>(&pinned_out_), out_bytes, cudaHostAllocDefault), "pinning output staging");
+      stats_.pinned += out_bytes;
+    }
+    for (size_t i = 0; i < plan_.ops.size(); ++i) {
+      const OpDesc& op = plan_.ops[i];
+      const std::string label = "op #" + std::to_string(i) + " " + op.label + " (" + op.kind + ")";
+      try {
+        ops_.emplace_back(label, bind_op(op, *this));
+      } catch (const std::exception& e) {
+        throw std::runtime_error(label + ": " + e.what());
+      }
+    }
+    scratch_bytes_ = scratch_needed_;
+    if (scratch_bytes_ > 0) scratch_ = allocate(scratch_bytes_, stats_.workspace, "kernel scratch");
+    cuda_check(cudaStreamSynchronize(stream_), "initializing state");
+  } catch (...) {
+    release();  // the destructor does not run when a constructor throws
+    throw;
+  }
+}
+
+Executor::~Executor() { release(); }
+
+void Executor::release() {
+  for (auto& [dims, exec] : graphs_) cudaGraphExecDestroy(exec);
+  graphs_.clear();
+  gemm_.reset();
+  for (void* p : owned_) cudaFree(p);
+  owned_.clear();
+  if (pinned_in_) cudaFreeHost(pinned_in_);
+  if (pinned_out_) cudaFreeHost(pinned_out_);
+  pinned_in_ = pinned_out_ = nullptr;
+  if (stream_) cudaStreamDestroy(stream_);
+  stream_ = nullptr;
+}
+
+void* Executor::allocate(size_t bytes, size_t& counter, const std::string& what) {
+  if (bytes == 0) return nullptr;
+  void* p = nullptr;
+  const cudaError_t status = cudaMalloc(&p, bytes);
+  if (status != cudaSuccess) {
+    cudaGetLastError();  // an allocation failure is not sticky: clear it
+    size_t free = 0, total = 0;
+    cudaMemGetInfo(&free, &total);
+    throw std::runtime_error("out of GPU memory: allocating " + mib(bytes) + " for " + what + " (" + mib(free) + " free of " + mib(total) +
+                             "): " + cudaGetErrorString(status));
+  }
+  owned_.push_back(p);
+  counter += bytes;
+  return p;
+}
+
+uint8_t* Executor::host_input(int32_t id) {
+  const ValueDesc& v = value(id);
+  if (v.kind != ValueKind::Input || v.arena_offset < 0 || static_cast<uint64_t>(v.arena_offset) >= plan_.input_bytes) {
+    throw std::runtime_error("value " + v.name + " is not a step input");
+  }
+  return pinned_in_ + v.arena_offset;
+}
+
+void Executor::set_constant(int32_t id, const void* data, size_t bytes) {
+  const ValueDesc& v = value(id);
+  if (v.kind != ValueKind::Constant || bytes != value_bytes(v, plan_.symbol_max)) {
+    throw std::runtime_error("constant " + v.name + ": got " + std::to_string(bytes) + " bytes, expected " +
+                             std::to_string(value_bytes(v, plan_.symbol_max)));
+  }
+  cuda_check(cudaMemcpy(device(id), data, bytes, cudaMemcpyHostToDevice), "uploading " + v.name);
+}
+
+void Executor::upload_weight(int32_t id, DType source, const void* data, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const ValueDesc& v = value(id);
+  const size_t count = static_cast<size_t>(numel(v, plan_.symbol_max));
+  if (v.kind != ValueKind::Weight || bytes != count * dtype_bytes(source)) {
+    throw std::runtime_error("weight " + v.name + ": got " + std::to_string(bytes) + " bytes of " + dtype_name(source) + ", expected " +
+                             std::to_string(count * dtype_bytes(source)));
+  }
+  if (source == v.dtype) {
+    cuda_check(cudaMemcpy(device(id), data, bytes, cudaMemcpyHostToDevice), "uploading " + v.name);
+    return;
+  }
+  size_t unused = 0;
+  void* temp = allocate(bytes, unused, "converting " + v.name);
+  cuda_check(cudaMemcpy(temp, data, bytes, cudaMemcpyHostToDevice), "uploading " + v.name);
+  cuda_check(convert::cast(source, temp, v.dtype, device(id), count, stream_), "converting " + v.name);
+  cuda_check(cudaStreamSynchronize(stream_), "converting " + v.name);
+  cudaFree(temp);
+  owned_.erase(std::find(owned_.begin(), owned_.end(), temp));
+}
+
+void Executor::fill_weight(int32_t id, uint32_t seed, float scale, float offset) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const ValueDesc& v = value(id);
+  if (v.kind != ValueKind::Weight) throw std::runtime_error(v.name + " is not a weight");
+  const size_t count = static_cast<size_t>(numel(v, plan_.symbol_max));
+  cuda_check(convert::fill_uniform(v.dtype, device(id), count, seed, scale, offset, stream_), "filling " + v.name);
+  cuda_check(cudaStreamSynchronize(stream_), "filling " + v.name);
+}
+
+// Reads file ranges through two pinned chunks: while the GPU copies (and converts) one, the
+// next is read from disk into the other. No weight passes through the JavaScript heap.
+void Executor::load_files(const std::vector<FileWeight>& weights) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  uint8_t* pinned[2] = {nullptr, nullptr};
+  void* temp[2] = {nullptr, nullptr};
+  cudaEvent_t done[2] = {nullptr, nullptr};
+  std::map<std::string, int> files;
+  auto cleanup = [&] {
+    cudaStreamSynchronize(stream_);
+    for (int b = 0; b < 2; ++b) {
+      if (pinned[b]) cudaFreeHost(pinned[b]);
+      if (temp[b]) cudaFree(temp[b]);
+      if (done[b]) cudaEventDestroy(done[b]);
+    }
+    for (auto& [path, fd] : files) close(fd);
+  };
+  try {
+    for (int b = 0; b < 2; ++b) {
+      cuda_check(cudaHostAlloc(reinterpret_cast<void**>(&pinned[b]), kStagingChunk, cudaHostAllocDefault), "pinning weight staging");
+      cuda_check(cudaEventCreateWithFlags(&done[b], cudaEventDisableTiming), "creating an event");
+    }
+    size_t chunk_index = 0;
+    for (const FileWeight& w : weights) {
+      const ValueDesc& v = value(w.value);
+      const size_t count = static_cast<size_t>(numel(v, plan_.symbol_max));
+      if (v.kind != ValueKind::Weight || w.bytes != count * dtype_bytes(w.dtype)) {
+        throw std::runtime_error("weight " + v.name + " in " + w.path + ": " + std::to_string(w.bytes) + " bytes of " + dtype_name(w.dtype) +
+                                 ", expected " + std::to_string(count) + " elements");
+      }
+      auto found = files.find(w.path);
+      if (found == files.end()) {
+        const int fd = open(w.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw std::runtime_error("opening " + w.path + ": " + std::strerror(errno));
+        found = files.emplace(w.path, fd).first;
+      }
+      const bool convert = w.dtype != v.dtype;
+      for (uint64_t done_bytes = 0; done_bytes < w.bytes; done_bytes += kStagingChunk, ++chunk_index) {
+        const int b = static_cast<int>(chunk_index % 2);
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(kStagingChunk, w.bytes - done_bytes));
+        cuda_check(cudaEventSynchronize(done[b]), "waiting for a staging buffer");
+        read_fully(found->second, w.path, pinned[b], n, w.offset + done_bytes);
+        if (!convert) {
+          cuda_check(cudaMemcpyAsync(static_cast<uint8_t*>(device(w.value)) + done_bytes, pinned[b], n, cudaMemcpyHostToDevice, stream_),
+                     "copying " + v.name);
+        } else {
+          if (!temp[b]) cuda_check(cudaMalloc(&temp[b], kStagingChunk), "allocating conversion staging");
+          cuda_check(cudaMemcpyAsync(temp[b], pinned[b], n, cudaMemcpyHostToDevice, stream_), "copying " + v.name);
+          const size_t first = done_bytes / dtype_bytes(w.dtype);
+          void* dst = static_cast<uint8_t*>(device(w.value)) + first * dtype_bytes(v.dtype);
+          cuda_check(convert::cast(w.dtype, temp[b], v.dtype, dst, n / dtype_bytes(w.dtype), stream_), "converting " + v.name);
+        }
+        cuda_check(cudaEventRecord(done[b], stream_), "recording an event");
+      }
+    }
+    cuda_check(cudaStreamSynchronize(stream_), "loading weights");
+  } catch (...) {
+    cleanup();
+    throw;
+  }
+  cleanup();
+}
+
+void Executor::check_dims(const std::vector<int64_t>& dims, bool use_graph) const {
+  if (dims.size() != plan_.symbols.size()) {
+    throw std::runtime_error("step has " + std::to_string(dims.size()) + " dims, the plan " + std::to_string(plan_.symbols.size()));
+  }
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] < 0 || dims[i] > plan_.symbol_max[i]) {
+      throw std::runtime_error("step dimension " + plan_.symbols[i] + " = " + std::to_string(dims[i]) + " is outside [0, " +
+                               std::to_string(plan_.symbol_max[i]) + "]");
+    }
+  }
+  (void)use_graph;
+}
+
+void Executor::launch_ops(const StepContext& ctx) {
+  for (auto& [label, launch] : ops_) {
+    cudaError_t status;
+    try {
+      status = launch(ctx);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(label + ": " + e.what());
+    }
+    if (status != cudaSuccess) throw std::runtime_error(label + ": " + cudaGetErrorString(status));
+  }
+}
+
+std::vector<std::vector<uint8_t>> Executor::run(const std::vector<int64_t>& dims, const std::vector<std::string>& outputs, bool use_graph) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  check_dims(dims, use_graph);
+  if (poison_) cuda_check(cudaMemsetAsync(arena_, 0xff, plan_.arena_bytes, stream_), "poisoning the arena");
+  if (plan_.input_bytes > 0) cuda_check(cudaMemcpyAsync(arena_, pinned_in_, plan_.input_bytes, cudaMemcpyHostToDevice, stream_), "copying step inputs");
+  const StepContext ctx{dims, stream_, use_graph};
+  if (!use_graph) {
+    launch_ops(ctx);
+  } else {
+    auto found = graphs_.find(dims);
+    if (found != graphs_.end()) {
+      cuda_check(cudaGraphLaunch(found->second, stream_), "replaying a CUDA graph");
+    } else {
+      // The first step of these dims runs eagerly (which also settles cuBLASLt's choices), then
+      // the same launches are captured for the next steps.
+      launch_ops(ctx);
+      cudaGraph_t graph = nullptr;
+      cuda_check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "beginning graph capture");
+      try {
+        launch_ops(ctx);
+      } catch (...) {
+        cudaStreamEndCapture(stream_, &graph);
+        if (graph) cudaGraphDestroy(graph);
+        throw;
+      }
+      cuda_check(cudaStreamEndCapture(stream_, &graph), "ending graph capture");
+      cudaGraphExec_t exec = nullptr;
+      const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
+      cudaGraphDestroy(graph);
+      cuda_check(status, "instantiating a CUDA graph");
+      graphs_.emplace(dims, exec);
+    }
+  }
+  std::vector<size_t> sizes;
+  for (const std::string& name : outputs) {
+    auto id = plan_.outputs.find(name);
+    if (id == plan_.outputs.end()) throw std::runtime_error("the plan has no output " + name);
+    const size_t bytes = value_bytes(value(id->second), dims);
+    cuda_check(cudaMemcpyAsync(pinned_out_ + pinned_out_offset_.at(name), device(id->second), bytes, cudaMemcpyDeviceToHost, stream_),
+               "copying output " + name);
+    sizes.push_back(bytes);
+  }
+  const cudaError_t status = cudaStreamSynchronize(stream_);
+  if (status != cudaSuccess) {
+    throw std::runtime_error(std::string("a kernel of this step failed: ") + cudaGetErrorString(status) +
+                             " (errors of this kind leave the GPU context unusable; reload the model)");
+  }
+  std::vector<std::vector<uint8_t>> copies;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const uint8_t* at = pinned_out_ + pinned_out_offset_.at(outputs[i]);
+    copies.emplace_back(at, at + sizes[i]);
+  }
+  return copies;
+}
+
+std::vector<float> Executor::time(const std::vector<int64_t>& dims, int iterations) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  check_dims(dims, false);
+  if (plan_.input_bytes > 0) cuda_check(cudaMemcpyAsync(arena_, pinned_in_, plan_.input_bytes, cudaMemcpyHostToDevice, stream_), "copying step inputs");
+  const StepContext ctx{dims, stream_, false};
+  launch_ops(ctx);  // warm-up: module loading, cuBLASLt's choice
+  std::vector<cudaEvent_t> marks(static_cast<size_t>(iterations) + 1, nullptr);
+  std::vector<float> ms(static_cast<size_t>(iterations), 0.f);
+  try {
+    for (auto& e : marks) cuda_check(cudaEventCreate(&e), "creating an event");
+    cuda_check(cudaEventRecord(marks[0], stream_), "recording an event");
+    for (int i = 0; i < iterations; ++i) {
+      launch_ops(ctx);
+      cuda_check(cudaEventRecord(marks[static_cast<size_t>(i) + 1], stream_), "recording an event");
+    }
+    cuda_check(cudaStreamSynchronize(stream_), "timing");
+    for (int i = 0; i < iterations; ++i) cuda_check(cudaEventElapsedTime(&ms[static_cast<size_t>(i)], marks[static_cast<size_t>(i)], marks[static_cast<size_t>(i) + 1]), "reading an event");
+  } catch (...) {
+    for (auto& e : marks) if (e) cudaEventDestroy(e);
+    throw;
+  }
+  for (auto& e : marks) cudaEventDestroy(e);
+  return ms;
+}
+
+}  // namespace ignis

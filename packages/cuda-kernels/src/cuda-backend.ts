@@ -1,0 +1,248 @@
+import {
+  type Backend,
+  type Dim,
+  type Executable,
+  type LoadOptions,
+  type OpKind,
+  type OpNode,
+  type Plan,
+  type StepInputs,
+  type StepOutputs,
+  type WeightSource,
+  decodeToF32,
+  evalDim,
+  evalNumel,
+  formatShape,
+} from '@ignis/tensor';
+import { type FlatPlan, NATIVE_DTYPES, NATIVE_VALUE_KINDS, type NativeDeviceInfo, type NativeExecutor, loadAddon } from './native.js';
+
+/** The CUDA backend cannot be used here; the message lists every cause and what to do. */
+export class CudaUnavailableError extends Error {
+  override name = 'CudaUnavailableError';
+}
+
+/** Whether the CUDA backend can run here, and if not, why (one line). */
+export interface CudaProbe {
+  readonly available: boolean;
+  readonly reason: string;
+  readonly device: NativeDeviceInfo | undefined;
+}
+
+/** Looks for the addon and a usable GPU, without throwing. */
+export function probeCuda(): CudaProbe {
+  const { addon, problems } = loadAddon();
+  if (!addon) return { available: false, reason: `the CUDA addon could not be loaded (${problems.join('; ')})`, device: undefined };
+  const device = addon.deviceInfo();
+  if (!device.available) return { available: false, reason: device.reason ?? 'no usable GPU', device };
+  return { available: true, reason: `${device.name} (sm_${device.computeCapability?.replace('.', '')})`, device };
+}
+
+const SUPPORTED_OPS: ReadonlySet<OpKind> = new Set([
+  'embedding',
+  'rmsnorm',
+  'add_rmsnorm',
+  'add',
+  'linear',
+  'rope',
+  'paged_attention',
+  'silu_mul',
+  'gather_rows',
+  'sample',
+]);
+
+/**
+ * Runs plans on an NVIDIA GPU through the native addon: activations in f32 (exact) or bf16
+ * (fast), weights stored in the activation dtype (converted on the device at load), one native
+ * call per step, CUDA graphs for steps marked `graph`.
+ */
+export class CudaBackend implements Backend {
+  readonly name = 'cuda';
+  readonly device: NativeDeviceInfo;
+
+  constructor() {
+    const probe = probeCuda();
+    if (!probe.available || !probe.device) throw new CudaUnavailableError(`the CUDA backend is not available: ${probe.reason}`);
+    this.device = probe.device;
+  }
+
+  supportsOp(op: OpNode, plan: Plan): boolean {
+    if (!SUPPORTED_OPS.has(op.op)) return false;
+    return [...op.inputs, ...op.outputs].every((id) => {
+      const v = plan.values[id]!;
+      return v.dtype === 'f32' || v.dtype === 'bf16' || v.dtype === 'i32';
+    });
+  }
+
+  /** Free and total device memory now, in bytes. */
+  memoryInfo(): { free: number; total: number } {
+    const info = loadAddon().addon!.deviceInfo();
+    return { free: info.freeMemory ?? 0, total: info.totalMemory ?? 0 };
+  }
+
+  async load(plan: Plan, weights: WeightSource, options: LoadOptions): Promise<Executable> {
+    const unsupported = plan.ops.filter((op) => !this.supportsOp(op, plan));
+    if (unsupported.length > 0) {
+      throw new TypeError(`CUDA backend: unsupported ops (f32/bf16 activations only): ${unsupported.map((op) => `#${op.id} ${op.op}`).join(', ')}`);
+    }
+    const flat = flattenPlan(plan, options.loadDims);
+    const native = new (loadAddon().addon!.Executor)(flat);
+    try {
+      await loadValues(plan, weights, native);
+    } catch (error) {
+      native.dispose();
+      throw error;
+    }
+    return new CudaExecutable(plan, flat, native);
+  }
+}
+
+/** Uploads constants and weights: file ranges natively, synthetic ones filled on the device, others from memory. */
+async function loadValues(plan: Plan, weights: WeightSource, native: NativeExecutor): Promise<void> {
+  const files: Parameters<NativeExecutor['loadFiles']>[0] = [];
+  for (const value of plan.values) {
+    if (value.kind === 'constant') {
+      native.setConstant(value.id, value.dtype === 'i32' ? Int32Array.from(value.data!) : Float32Array.from(value.data!));
+      continue;
+    }
+    if (value.kind !== 'weight') continue;
+    const info = weights.info(value.name);
+    if (!info) throw new Error(`weight ${value.name} is missing`);
+    if (formatShape(info.shape) !== formatShape(value.shape)) {
+      throw new Error(`weight ${value.name} has shape ${formatShape(info.shape)}, expected ${formatShape(value.shape)}`);
+    }
+    const fill = weights.synthetic?.(value.name);
+    const range = fill ? undefined : weights.fileRange?.(value.name);
+    if (fill) {
+      native.fillWeight(value.id, fill.seed >>> 0, fill.scale, fill.offset);
+    } else if (range) {
+      files.push({ value: value.id, path: range.file, offset: range.byteOffset, bytes: range.byteLength, dtype: NATIVE_DTYPES[range.dtype] });
+    } else {
+      const tensor = await weights.read(value.name);
+      native.uploadWeight(value.id, NATIVE_DTYPES[tensor.dtype], tensor.data);
+    }
+  }
+  if (files.length > 0) await native.loadFiles(files);
+}
+
+/** The plan as the native executor reads it: numeric kinds, dtypes and dims; numeric attributes only. */
+export function flattenPlan(plan: Plan, loadDims: Readonly<Record<string, number>>): FlatPlan {
+  const symbols = [...Object.keys(plan.maxDims), ...plan.loadDims];
+  const symbolMax = symbols.map((s) => {
+    const size = plan.maxDims[s] ?? loadDims[s];
+    if (size === undefined) throw new RangeError(`load-time dimension ${s} needs a size`);
+    return size;
+  });
+  const encode = (dim: Dim): [number, number] => {
+    if (typeof dim === 'number') return [-1, dim];
+    const [name, add] = dim.split('+');
+    return [symbols.indexOf(name!), add ? Number(add) : 0];
+  };
+  let inputBytes = 0;
+  for (const value of plan.values) {
+    const slot = plan.memory.slots[value.id];
+    if (value.kind === 'input' && slot) inputBytes = Math.max(inputBytes, slot.offset + slot.bytes);
+  }
+  return {
+    values: plan.values.map((v) => ({
+      name: v.name,
+      kind: NATIVE_VALUE_KINDS[v.kind],
+      dtype: NATIVE_DTYPES[v.dtype],
+      shape: v.shape.map(encode),
+      offset: plan.memory.slots[v.id]?.offset ?? -1,
+    })),
+    ops: plan.ops.map((op) => ({
+      kind: op.op,
+      label: plan.values[op.outputs[0]!]!.name,
+      inputs: [...op.inputs],
+      outputs: [...op.outputs],
+      attrs: Object.fromEntries(
+        Object.entries(op.attrs).flatMap(([k, v]) => (typeof v === 'number' ? [[k, v]] : v === null ? [[k, 0]] : typeof v === 'boolean' ? [[k, v ? 1 : 0]] : [])),
+      ),
+    })),
+    outputs: { ...plan.outputs },
+    symbols,
+    symbolMax,
+    arenaBytes: plan.memory.arenaBytes,
+    inputBytes,
+  };
+}
+
+/** A plan loaded on the GPU. Steps run one at a time, in call order (inputs are staged in pinned memory that a running step reads). */
+export class CudaExecutable implements Executable {
+  private native: NativeExecutor | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly inputs: { id: number; name: string; shape: readonly Dim[] }[];
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly flat: FlatPlan,
+    native: NativeExecutor,
+  ) {
+    this.native = native;
+    this.inputs = plan.values.filter((v) => v.kind === 'input').map((v) => ({ id: v.id, name: v.name, shape: v.shape }));
+  }
+
+  /** Device memory this executable holds. */
+  memory(): ReturnType<NativeExecutor['memory']> {
+    return this.live().memory();
+  }
+
+  run(step: StepInputs, outputs?: readonly string[]): Promise<StepOutputs> {
+    return this.serialize(() => this.runNow(step, outputs));
+  }
+
+  /** Milliseconds per eager run of `step` (after a warm-up), timed on the device with CUDA events. */
+  time(step: StepInputs, iterations: number): Promise<number[]> {
+    return this.serialize(() => this.live().time(this.stage(step), this.dims(step), iterations));
+  }
+
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private stage(step: StepInputs): [number, ArrayBufferView][] {
+    return this.inputs.map(({ id, name, shape }) => {
+      const data = step.inputs[name];
+      if (!data) throw new TypeError(`step input ${name} is missing`);
+      const n = evalNumel(shape, step.dims);
+      if (data.length !== n) throw new RangeError(`step input ${name} has ${data.length} elements; ${formatShape(shape)} needs ${n}`);
+      return [id, data];
+    });
+  }
+
+  private dims(step: StepInputs): number[] {
+    return this.flat.symbols.map((s, i) => step.dims[s] ?? this.flat.symbolMax[i]!);
+  }
+
+  private async runNow(step: StepInputs, outputs?: readonly string[]): Promise<StepOutputs> {
+    const native = this.live();
+    const names = outputs ?? Object.keys(this.plan.outputs);
+    const buffers = await native.run(this.stage(step), this.dims(step), [...names], step.graph ?? false);
+    const result: StepOutputs = {};
+    names.forEach((name, i) => {
+      const value = this.plan.values[this.plan.outputs[name]!]!;
+      const buffer = buffers[i]!;
+      const shape = value.shape.map((d) => evalDim(d, step.dims));
+      const data =
+        value.dtype === 'i32'
+          ? new Int32Array(buffer)
+          : value.dtype === 'f32'
+            ? new Float32Array(buffer)
+            : decodeToF32(new Uint16Array(buffer), value.dtype);
+      result[name] = { shape, data };
+    });
+    return result;
+  }
+
+  dispose(): void {
+    this.native?.dispose();
+    this.native = undefined;
+  }
+
+  private live(): NativeExecutor {
+    if (!this.native) throw new Error('CUDA executable used after dispose()');
+    return this.native;
+  }
+}

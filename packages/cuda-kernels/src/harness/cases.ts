@@ -1,0 +1,21 @@
+import { ATTENTION_CASES } from '../../kernels/attention/attention.cases.js';
+import { ELEMENTWISE_CASES } from '../../kernels/elementwise/elementwise.cases.js';
+import { EMBEDDING_CASES } from '../../kernels/embedding/embedding.cases.js';
+import { GATHER_CASES } from '../../kernels/gather/gather.cases.js';
+import { GEMM_CASES } from '../../kernels/gemm/gemm.cases.js';
+import { RMSNORM_CASES } from '../../kernels/rmsnorm/rmsnorm.cases.js';
+import { ROPE_CASES } from '../../kernels/rope/rope.cases.js';
+import { SAMPLING_CASES } from '../../kernels/sampling/sampling.cases.js';
+import type { OpCase } from './case.js';
+
+/** Every kernel's cases, from each kernel folder. */
+export const ALL_CASES: readonly OpCase[] = [
+  ...EMBEDDING_CASES,
+  ...RMSNORM_CASES,
+  ...ROPE_CASES,
+  ...ELEMENTWISE_CASES,
+  ...GATHER_CASES,
+  ...GEMM_CASES,
+  ...ATTENTION_CASES,
+  ...SAMPLING_CASES,
+];

@@ -1,0 +1,124 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { arch, platform } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { DType, ValueKind } from '@ignis/tensor';
+
+/** dtype numbering shared with native/ (kernels/common/dtype.h). */
+export const NATIVE_DTYPES: Readonly<Record<DType, number>> = { f32: 0, f16: 1, bf16: 2, i8: 3, i32: 4 };
+
+/** Value kind numbering shared with native/plan.h. */
+export const NATIVE_VALUE_KINDS: Readonly<Record<ValueKind, number>> = { input: 0, weight: 1, constant: 2, state: 3, activation: 4 };
+
+/** What the addon reports about the machine. */
+export interface NativeDeviceInfo {
+  readonly available: boolean;
+  /** Why the GPU cannot be used, in one line. */
+  readonly reason?: string;
+  readonly runtimeVersion: number;
+  readonly driverVersion: number;
+  /** The CUDA architectures this build has machine code for, e.g. "90a". */
+  readonly buildArchs: string;
+  readonly name?: string;
+  readonly computeCapability?: string;
+  readonly multiprocessors?: number;
+  readonly totalMemory?: number;
+  readonly freeMemory?: number;
+  readonly l2Bytes?: number;
+  readonly cublasLt?: { readonly available: boolean; readonly version?: number; readonly error?: string };
+  readonly nccl?: { readonly available: boolean; readonly version?: number; readonly error?: string };
+}
+
+/** A plan flattened for the native executor (see native/plan.h). */
+export interface FlatPlan {
+  readonly values: { name: string; kind: number; dtype: number; shape: [number, number][]; offset: number }[];
+  readonly ops: { kind: string; label: string; inputs: number[]; outputs: number[]; attrs: Record<string, number> }[];
+  readonly outputs: Record<string, number>;
+  readonly symbols: string[];
+  readonly symbolMax: number[];
+  readonly arenaBytes: number;
+  readonly inputBytes: number;
+}
+
+/** Device memory held by one executor, in bytes. */
+export interface NativeMemory {
+  readonly weights: number;
+  readonly state: number;
+  readonly arena: number;
+  readonly workspace: number;
+  readonly pinned: number;
+}
+
+/** The native executor (native/addon.cc). */
+export interface NativeExecutor {
+  setConstant(value: number, data: ArrayBufferView): void;
+  uploadWeight(value: number, dtype: number, data: ArrayBufferView): void;
+  fillWeight(value: number, seed: number, scale: number, offset: number): void;
+  loadFiles(weights: { value: number; path: string; offset: number; bytes: number; dtype: number }[]): Promise<void>;
+  run(inputs: [number, ArrayBufferView][], dims: number[], outputs: string[], graph: boolean): Promise<ArrayBuffer[]>;
+  time(inputs: [number, ArrayBufferView][], dims: number[], iterations: number): Promise<number[]>;
+  memory(): NativeMemory;
+  dispose(): void;
+}
+
+/** The addon's exports. */
+export interface NativeAddon {
+  deviceInfo(): NativeDeviceInfo;
+  Executor: new (plan: FlatPlan) => NativeExecutor;
+}
+
+/** The outcome of looking for the addon: the addon, where it came from, and what failed on the way. */
+export interface AddonLookup {
+  readonly addon: NativeAddon | undefined;
+  readonly source: string | undefined;
+  readonly problems: readonly string[];
+}
+
+const require = createRequire(import.meta.url);
+/** The package root: src/ and dist/ both sit one level below it. */
+const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** The platform package a prebuilt addon would come in, e.g. `@ignis/cuda-kernels-linux-x64`. */
+export const PREBUILT_PACKAGE = `@ignis/cuda-kernels-${platform()}-${arch()}`;
+
+let lookup: AddonLookup | undefined;
+
+/**
+ * Finds the native addon as sharp does: an explicit IGNIS_CUDA_ADDON path, then the local build
+ * (build/ignis_cuda.node), then a prebuilt platform package. Never throws: what failed at each
+ * place is in `problems`, for one error that lists every cause.
+ */
+export function loadAddon(): AddonLookup {
+  if (lookup) return lookup;
+  const problems: string[] = [];
+  const attempt = (source: string, path: string): NativeAddon | undefined => {
+    try {
+      return require(path) as NativeAddon;
+    } catch (error) {
+      problems.push(`${source}: ${(error as Error).message.split('\n')[0]}`);
+      return undefined;
+    }
+  };
+  const explicit = process.env.IGNIS_CUDA_ADDON;
+  const local = `${packageRoot}build/ignis_cuda.node`;
+  let addon: NativeAddon | undefined;
+  let source: string | undefined;
+  if (explicit) {
+    addon = attempt(`IGNIS_CUDA_ADDON=${explicit}`, explicit);
+    source = addon && explicit;
+  }
+  if (!addon) {
+    if (existsSync(local)) {
+      addon = attempt(`local build ${local}`, local);
+      source = addon && local;
+    } else {
+      problems.push(`local build: no ${local} (pnpm --filter @ignis/cuda-kernels build:native builds it; it needs nvcc)`);
+    }
+  }
+  if (!addon) {
+    addon = attempt(`prebuilt ${PREBUILT_PACKAGE}`, `${PREBUILT_PACKAGE}/ignis_cuda.node`);
+    source = addon && PREBUILT_PACKAGE;
+  }
+  lookup = { addon, source, problems };
+  return lookup;
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * Engine checks on the GPU machine (no vitest there):
+ *   node dist/gpu-check.js [--checkpoint DIR --reference FILE [--only-checkpoint]]
+ * 1. every fixture through the engine on CUDA in float32: transformers' greedy tokens, also with
+ *    chunked prefill; in bfloat16: how many greedy tokens agree;
+ * 2. every fixture's logits on CUDA (float32 and bfloat16) against transformers';
+ * 3. optionally a checkpoint (e.g. 2 layers of Llama-3.1-8B widths) against transformers' logits.
+ * Exit code 1 if float32 greedy tokens differ or an error exceeds its bound.
+ */
+import { checkpointLogitsOnCuda, fixtureGreedyOnCuda, fixtureLogitsOnCuda } from './gpu-checks.js';
+
+const args = process.argv.slice(2);
+const option = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+
+/** Checks 1 and 2; returns the number that failed. */
+async function checkFixtures(): Promise<number> {
+  let failures = 0;
+  const modes = [
+    ['float32', 'float32', undefined],
+    ['float32, prefill chunks of 5', 'float32', 5],
+    ['bfloat16', 'bfloat16', undefined],
+  ] as const;
+  for (const [label, dtype, chunk] of modes) {
+    const checks = await fixtureGreedyOnCuda(dtype, chunk);
+    const exact = checks.filter((c) => c.matched === c.total).length;
+    const matched = checks.reduce((a, c) => a + c.matched, 0);
+    const total = checks.reduce((a, c) => a + c.total, 0);
+    console.log(`greedy (${label}): ${exact}/${checks.length} continuations identical to transformers; tokens matched ${matched}/${total}`);
+    for (const c of checks) if (c.matched < c.total) console.log(`  ${c.fixture} prompt ${c.prompt}: first ${c.matched} of ${c.total} match`);
+    if (dtype === 'float32' && exact < checks.length) failures++;
+  }
+  for (const [dtype, bound] of [['f32', 1e-4], ['bf16', 3e-2]] as const) {
+    const checks = await fixtureLogitsOnCuda(dtype);
+    const worst = Math.max(...checks.map((c) => c.error));
+    console.log(`logits (${dtype}): worst relative error ${worst.toExponential(2)} over ${checks.length} prompts (bound ${bound})`);
+    for (const c of checks) console.log(`  ${c.fixture} prompt ${c.prompt}: ${c.error.toExponential(2)}`);
+    if (!(worst <= bound)) failures++;
+  }
+  return failures;
+}
+
+async function main(): Promise<number> {
+  let failures = args.includes('--only-checkpoint') ? 0 : await checkFixtures();
+  const dir = option('--checkpoint');
+  const reference = option('--reference');
+  if (dir && reference) {
+    const result = await checkpointLogitsOnCuda(dir, reference);
+    const theirs = result.transformersBf16Error?.toExponential(3) ?? 'n/a';
+    console.log(`checkpoint ${dir} (bf16): logits relative error ${result.error.toExponential(3)} against transformers float32; transformers' own bf16 run: ${theirs}`);
+    if (!(result.error <= 3e-2)) failures++;
+  }
+  return failures > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,85 @@
+import { CudaBackend } from '@ignis/cuda-kernels';
+import { openCheckpoint } from '@ignis/models';
+import { FIXTURE_MODELS, fixturePath, loadLogitsModel, promptLogits, readReference, readReferenceLogits } from '@ignis/models/testing';
+import { SafetensorsFile, relativeError } from '@ignis/tensor';
+import type { Precision } from './device.js';
+import { LLM } from './llm.js';
+
+/** Greedy tokens of one fixture prompt on the GPU against transformers'. */
+export interface GreedyCheck {
+  readonly fixture: string;
+  readonly prompt: number;
+  /** Leading tokens equal to transformers' greedy continuation, of 24. */
+  readonly matched: number;
+  readonly total: number;
+}
+
+/** Logits of one prompt on the GPU against transformers' (relative L2 error). */
+export interface LogitsCheck {
+  readonly fixture: string;
+  readonly prompt: number;
+  readonly error: number;
+}
+
+/** Every fixture's greedy continuations through the whole engine on the GPU. */
+export async function fixtureGreedyOnCuda(dtype: Precision, maxNumBatchedTokens?: number): Promise<GreedyCheck[]> {
+  const checks: GreedyCheck[] = [];
+  for (const fixture of FIXTURE_MODELS) {
+    const llm = await LLM.load(fixturePath(fixture), { device: 'cuda', dtype, maxNumBatchedTokens, maxModelLen: 256 });
+    try {
+      for (const [prompt, ref] of readReference(fixture).prompts.entries()) {
+        const result = await llm.generate(ref.ids, { temperature: 0, maxTokens: ref.greedy.length, ignoreEos: true });
+        let matched = 0;
+        while (matched < ref.greedy.length && result.tokenIds[matched] === ref.greedy[matched]) matched++;
+        checks.push({ fixture, prompt, matched, total: ref.greedy.length });
+      }
+    } finally {
+      llm.dispose();
+    }
+  }
+  return checks;
+}
+
+/** Every fixture prompt's logits (all positions) on the GPU against transformers' float32 logits. */
+export async function fixtureLogitsOnCuda(dtype: 'f32' | 'bf16'): Promise<LogitsCheck[]> {
+  const checks: LogitsCheck[] = [];
+  for (const fixture of FIXTURE_MODELS) {
+    const checkpoint = await openCheckpoint(fixturePath(fixture));
+    const model = await loadLogitsModel(checkpoint.spec, new CudaBackend(), checkpoint.weights, { dtype, maxTokens: 64 });
+    try {
+      for (const [prompt, ref] of readReference(fixture).prompts.entries()) {
+        const actual = await promptLogits(model, ref.ids, 16);
+        checks.push({ fixture, prompt, error: relativeError(actual, await readReferenceLogits(fixture, prompt)) });
+      }
+    } finally {
+      model.executable.dispose();
+      await checkpoint.close();
+    }
+  }
+  return checks;
+}
+
+/**
+ * A checkpoint and transformers' logits on it (a safetensors file with `ids` as f32, `logits_f32`
+ * computed in float32 and, optionally, `logits_bf16` from transformers' own bf16 run): our bf16
+ * logits' error against the float32 logits, beside transformers' bf16 error against the same.
+ */
+export async function checkpointLogitsOnCuda(dir: string, referenceFile: string): Promise<{ error: number; transformersBf16Error?: number }> {
+  const reference = await SafetensorsFile.open(referenceFile);
+  try {
+    const ids = Array.from((await reference.read('ids')).toF32(), Math.round);
+    const expected = (await reference.read('logits_f32')).toF32();
+    const checkpoint = await openCheckpoint(dir);
+    const model = await loadLogitsModel(checkpoint.spec, new CudaBackend(), checkpoint.weights, { dtype: 'bf16', maxTokens: ids.length });
+    try {
+      const actual = await promptLogits(model, ids);
+      const theirs = reference.names().includes('logits_bf16') ? relativeError((await reference.read('logits_bf16')).toF32(), expected) : undefined;
+      return theirs === undefined ? { error: relativeError(actual, expected) } : { error: relativeError(actual, expected), transformersBf16Error: theirs };
+    } finally {
+      model.executable.dispose();
+      await checkpoint.close();
+    }
+  } finally {
+    await reference.close();
+  }
+}
