@@ -28,6 +28,7 @@ step "kernel cases vs reference" 300 kernels.txt node $APP/cuda-kernels/dist/gpu
 step "engine on CUDA vs transformers" 240 engine.txt node $APP/engine/dist/gpu-check.js
 if [ "${1:-}" != quick ]; then
   step "memcheck: kernel cases (small)" 300 sanitizer.txt compute-sanitizer --tool memcheck --error-exitcode 9 node $APP/cuda-kernels/dist/gpu-check.js --small
+  step "memcheck: engine decode with split-K attention (1B, 200-token prompt)" 300 sanitizer.txt compute-sanitizer --tool memcheck --error-exitcode 9 node .gpu/app/dist/cli.js latency --model synthetic:llama-3.2-1b --device cuda --input-len 200 --output-len 3 --iterations 1 --warmup 0
   step "memcheck: attention_test --small" 120 sanitizer.txt compute-sanitizer --tool memcheck --error-exitcode 9 .gpu/bin/attention_test --small
   step "racecheck: attention_test --small" 180 sanitizer.txt compute-sanitizer --tool racecheck --error-exitcode 9 .gpu/bin/attention_test --small
   step "memcheck: sampling_test --small" 120 sanitizer.txt compute-sanitizer --tool memcheck --error-exitcode 9 .gpu/bin/sampling_test --small
@@ -38,5 +39,6 @@ if [ "${1:-}" != quick ]; then
   step "attention benchmarks" 120 bench.txt .gpu/bin/attention_test --bench --ceiling-gbs "$(nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 && echo 4200 || echo 3000)"
   step "sampling benchmarks" 60 bench.txt .gpu/bin/sampling_test --bench
   step "decode latency synthetic:llama-3.1-8b" 300 bench.txt node .gpu/app/dist/cli.js latency --model synthetic:llama-3.1-8b --device cuda --input-len 128 --output-len 256 --iterations 3 --json
+  step "decode profile (eager, per op)" 120 bench.txt env IGNIS_CUDA_GRAPHS=0 IGNIS_CUDA_PROFILE=1 node .gpu/app/dist/cli.js latency --model synthetic:llama-3.1-8b --device cuda --input-len 128 --output-len 64 --iterations 1 --warmup 0
 fi
 cat "$OUT/summary.txt"

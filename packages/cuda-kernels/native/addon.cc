@@ -166,7 +166,8 @@ class ExecutorWrap : public Napi::ObjectWrap<ExecutorWrap> {
     const Napi::TypedArray data = info[2].As<Napi::TypedArray>();
     try {
       ex->upload_weight(static_cast<int32_t>(ToInt(info[0])), static_cast<DType>(ToInt(info[1])),
-                        static_cast<uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset(), data.ByteLength());
+                        static_cast<uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset(), data.ByteLength(),
+                        static_cast<uint64_t>(ToInt(info[3])));
     } catch (const std::exception& e) {
       throw Napi::Error::New(info.Env(), e.what());
     }
@@ -176,15 +177,15 @@ class ExecutorWrap : public Napi::ObjectWrap<ExecutorWrap> {
   Napi::Value FillWeight(const Napi::CallbackInfo& info) {
     auto ex = live(info.Env());
     try {
-      ex->fill_weight(static_cast<int32_t>(ToInt(info[0])), static_cast<uint32_t>(ToInt(info[1])),
-                      info[2].As<Napi::Number>().FloatValue(), info[3].As<Napi::Number>().FloatValue());
+      ex->fill_weight(static_cast<int32_t>(ToInt(info[0])), static_cast<uint32_t>(ToInt(info[1])), info[2].As<Napi::Number>().FloatValue(),
+                      info[3].As<Napi::Number>().FloatValue(), static_cast<uint64_t>(ToInt(info[4])), static_cast<uint64_t>(ToInt(info[5])));
     } catch (const std::exception& e) {
       throw Napi::Error::New(info.Env(), e.what());
     }
     return info.Env().Undefined();
   }
 
-  /** loadFiles([{ value, path, offset, bytes, dtype }]) -> Promise<void> */
+  /** loadFiles([{ value, path, offset, bytes, dtype, element }]) -> Promise<void> */
   Napi::Value LoadFiles(const Napi::CallbackInfo& info) {
     auto ex = live(info.Env());
     const Napi::Array list = info[0].As<Napi::Array>();
@@ -193,7 +194,7 @@ class ExecutorWrap : public Napi::ObjectWrap<ExecutorWrap> {
       const Napi::Object o = list.Get(i).As<Napi::Object>();
       weights.push_back(FileWeight{static_cast<int32_t>(ToInt(o.Get("value"))), o.Get("path").As<Napi::String>(),
                                    static_cast<uint64_t>(ToInt(o.Get("offset"))), static_cast<uint64_t>(ToInt(o.Get("bytes"))),
-                                   static_cast<DType>(ToInt(o.Get("dtype")))});
+                                   static_cast<DType>(ToInt(o.Get("dtype"))), static_cast<uint64_t>(ToInt(o.Get("element")))});
     }
     auto* worker = new PromiseWorker(
         info.Env(), [ex, weights] { ex->load_files(weights); }, [](Napi::Env env) { return env.Undefined(); });

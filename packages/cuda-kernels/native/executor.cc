@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -37,8 +38,13 @@ void read_fully(int fd, const std::string& path, void* into, size_t bytes, uint6
 }  // namespace
 
 Executor::Executor(PlanDesc plan) : plan_(std::move(plan)) {
-  const char* poison = std::getenv("IGNIS_CUDA_POISON");
-  poison_ = poison != nullptr && std::string(poison) == "1";
+  const auto env_is = [](const char* name, const char* value) {
+    const char* set = std::getenv(name);
+    return set != nullptr && std::string(set) == value;
+  };
+  poison_ = env_is("IGNIS_CUDA_POISON", "1");
+  graphs_enabled_ = !env_is("IGNIS_CUDA_GRAPHS", "0");
+  profile_ = env_is("IGNIS_CUDA_PROFILE", "1");
   try {
     cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating a CUDA stream");
     gemm_ = std::make_unique<gemm::Gemm>();
@@ -99,6 +105,18 @@ Executor::Executor(PlanDesc plan) : plan_(std::move(plan)) {
 Executor::~Executor() { release(); }
 
 void Executor::release() {
+  if (profile_ && !op_times_.empty()) {
+    double total = 0;
+    for (const auto& [kind, t] : op_times_) total += t.ms;
+    std::fprintf(stderr, "[ignis profile] GPU time by op kind over %ld eager steps (%.3f ms per step):\n", profiled_steps_, total / static_cast<double>(profiled_steps_));
+    for (const auto& [kind, t] : op_times_) {
+      std::fprintf(stderr, "  %-22s %8ld calls %10.3f ms %6.1f%%  %8.2f us/call\n", kind.c_str(), t.calls, t.ms, 100.0 * t.ms / total,
+                   1000.0 * t.ms / static_cast<double>(t.calls));
+    }
+    op_times_.clear();
+  }
+  for (cudaEvent_t e : op_events_) cudaEventDestroy(e);
+  op_events_.clear();
   for (auto& [dims, exec] : graphs_) cudaGraphExecDestroy(exec);
   graphs_.clear();
   gemm_.reset();
@@ -144,33 +162,40 @@ void Executor::set_constant(int32_t id, const void* data, size_t bytes) {
   cuda_check(cudaMemcpy(device(id), data, bytes, cudaMemcpyHostToDevice), "uploading " + v.name);
 }
 
-void Executor::upload_weight(int32_t id, DType source, const void* data, size_t bytes) {
+uint8_t* Executor::weight_range(int32_t id, uint64_t element, uint64_t count, const std::string& what) const {
+  const ValueDesc& v = value(id);
+  const uint64_t total = static_cast<uint64_t>(numel(v, plan_.symbol_max));
+  if (v.kind != ValueKind::Weight || element + count > total) {
+    throw std::runtime_error(what + ": elements [" + std::to_string(element) + ", " + std::to_string(element + count) + ") of " + v.name +
+                             " (a weight of " + std::to_string(total) + ")");
+  }
+  return static_cast<uint8_t*>(device(id)) + element * dtype_bytes(v.dtype);
+}
+
+void Executor::upload_weight(int32_t id, DType source, const void* data, size_t bytes, uint64_t element) {
   std::lock_guard<std::mutex> lock(mutex_);
   const ValueDesc& v = value(id);
-  const size_t count = static_cast<size_t>(numel(v, plan_.symbol_max));
-  if (v.kind != ValueKind::Weight || bytes != count * dtype_bytes(source)) {
-    throw std::runtime_error("weight " + v.name + ": got " + std::to_string(bytes) + " bytes of " + dtype_name(source) + ", expected " +
-                             std::to_string(count * dtype_bytes(source)));
-  }
+  if (bytes % dtype_bytes(source) != 0) throw std::runtime_error("weight " + v.name + ": " + std::to_string(bytes) + " bytes is not whole elements");
+  const size_t count = bytes / dtype_bytes(source);
+  uint8_t* dst = weight_range(id, element, count, "uploading");
   if (source == v.dtype) {
-    cuda_check(cudaMemcpy(device(id), data, bytes, cudaMemcpyHostToDevice), "uploading " + v.name);
+    cuda_check(cudaMemcpy(dst, data, bytes, cudaMemcpyHostToDevice), "uploading " + v.name);
     return;
   }
   size_t unused = 0;
   void* temp = allocate(bytes, unused, "converting " + v.name);
   cuda_check(cudaMemcpy(temp, data, bytes, cudaMemcpyHostToDevice), "uploading " + v.name);
-  cuda_check(convert::cast(source, temp, v.dtype, device(id), count, stream_), "converting " + v.name);
+  cuda_check(convert::cast(source, temp, v.dtype, dst, count, stream_), "converting " + v.name);
   cuda_check(cudaStreamSynchronize(stream_), "converting " + v.name);
   cudaFree(temp);
   owned_.erase(std::find(owned_.begin(), owned_.end(), temp));
 }
 
-void Executor::fill_weight(int32_t id, uint32_t seed, float scale, float offset) {
+void Executor::fill_weight(int32_t id, uint32_t seed, float scale, float offset, uint64_t element, uint64_t count) {
   std::lock_guard<std::mutex> lock(mutex_);
   const ValueDesc& v = value(id);
-  if (v.kind != ValueKind::Weight) throw std::runtime_error(v.name + " is not a weight");
-  const size_t count = static_cast<size_t>(numel(v, plan_.symbol_max));
-  cuda_check(convert::fill_uniform(v.dtype, device(id), count, seed, scale, offset, stream_), "filling " + v.name);
+  uint8_t* dst = weight_range(id, element, count, "filling");
+  cuda_check(convert::fill_uniform(v.dtype, dst, count, seed, scale, offset, stream_), "filling " + v.name);
   cuda_check(cudaStreamSynchronize(stream_), "filling " + v.name);
 }
 
@@ -199,11 +224,8 @@ void Executor::load_files(const std::vector<FileWeight>& weights) {
     size_t chunk_index = 0;
     for (const FileWeight& w : weights) {
       const ValueDesc& v = value(w.value);
-      const size_t count = static_cast<size_t>(numel(v, plan_.symbol_max));
-      if (v.kind != ValueKind::Weight || w.bytes != count * dtype_bytes(w.dtype)) {
-        throw std::runtime_error("weight " + v.name + " in " + w.path + ": " + std::to_string(w.bytes) + " bytes of " + dtype_name(w.dtype) +
-                                 ", expected " + std::to_string(count) + " elements");
-      }
+      if (w.bytes % dtype_bytes(w.dtype) != 0) throw std::runtime_error("weight " + v.name + " in " + w.path + ": not whole elements");
+      uint8_t* base = weight_range(w.value, w.element, w.bytes / dtype_bytes(w.dtype), "loading " + w.path);
       auto found = files.find(w.path);
       if (found == files.end()) {
         const int fd = open(w.path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -217,13 +239,12 @@ void Executor::load_files(const std::vector<FileWeight>& weights) {
         cuda_check(cudaEventSynchronize(done[b]), "waiting for a staging buffer");
         read_fully(found->second, w.path, pinned[b], n, w.offset + done_bytes);
         if (!convert) {
-          cuda_check(cudaMemcpyAsync(static_cast<uint8_t*>(device(w.value)) + done_bytes, pinned[b], n, cudaMemcpyHostToDevice, stream_),
-                     "copying " + v.name);
+          cuda_check(cudaMemcpyAsync(base + done_bytes, pinned[b], n, cudaMemcpyHostToDevice, stream_), "copying " + v.name);
         } else {
           if (!temp[b]) cuda_check(cudaMalloc(&temp[b], kStagingChunk), "allocating conversion staging");
           cuda_check(cudaMemcpyAsync(temp[b], pinned[b], n, cudaMemcpyHostToDevice, stream_), "copying " + v.name);
           const size_t first = done_bytes / dtype_bytes(w.dtype);
-          void* dst = static_cast<uint8_t*>(device(w.value)) + first * dtype_bytes(v.dtype);
+          void* dst = base + first * dtype_bytes(v.dtype);
           cuda_check(convert::cast(w.dtype, temp[b], v.dtype, dst, n / dtype_bytes(w.dtype), stream_), "converting " + v.name);
         }
         cuda_check(cudaEventRecord(done[b], stream_), "recording an event");
@@ -251,7 +272,14 @@ void Executor::check_dims(const std::vector<int64_t>& dims, bool use_graph) cons
 }
 
 void Executor::launch_ops(const StepContext& ctx) {
-  for (auto& [label, launch] : ops_) {
+  const bool timing = profile_ && !ctx.graph;
+  if (timing && op_events_.empty()) {
+    op_events_.resize(ops_.size() + 1);
+    for (cudaEvent_t& e : op_events_) cuda_check(cudaEventCreate(&e), "creating a profiling event");
+  }
+  if (timing) cuda_check(cudaEventRecord(op_events_[0], ctx.stream), "recording a profiling event");
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    auto& [label, launch] = ops_[i];
     cudaError_t status;
     try {
       status = launch(ctx);
@@ -259,11 +287,24 @@ void Executor::launch_ops(const StepContext& ctx) {
       throw std::runtime_error(label + ": " + e.what());
     }
     if (status != cudaSuccess) throw std::runtime_error(label + ": " + cudaGetErrorString(status));
+    if (timing) cuda_check(cudaEventRecord(op_events_[i + 1], ctx.stream), "recording a profiling event");
+  }
+  if (timing) {
+    cuda_check(cudaStreamSynchronize(ctx.stream), "profiling");
+    ++profiled_steps_;
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      float ms = 0;
+      cuda_check(cudaEventElapsedTime(&ms, op_events_[i], op_events_[i + 1]), "reading a profiling event");
+      OpTime& t = op_times_[plan_.ops[i].kind];
+      t.ms += ms;
+      ++t.calls;
+    }
   }
 }
 
 std::vector<std::vector<uint8_t>> Executor::run(const std::vector<int64_t>& dims, const std::vector<std::string>& outputs, bool use_graph) {
   std::lock_guard<std::mutex> lock(mutex_);
+  use_graph = use_graph && graphs_enabled_;
   check_dims(dims, use_graph);
   if (poison_) cuda_check(cudaMemsetAsync(arena_, 0xff, plan_.arena_bytes, stream_), "poisoning the arena");
   if (plan_.input_bytes > 0) cuda_check(cudaMemcpyAsync(arena_, pinned_in_, plan_.input_bytes, cudaMemcpyHostToDevice, stream_), "copying step inputs");
@@ -280,13 +321,16 @@ std::vector<std::vector<uint8_t>> Executor::run(const std::vector<int64_t>& dims
       launch_ops(ctx);
       cudaGraph_t graph = nullptr;
       cuda_check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "beginning graph capture");
+      capturing_ = true;
       try {
         launch_ops(ctx);
       } catch (...) {
+        capturing_ = false;
         cudaStreamEndCapture(stream_, &graph);
         if (graph) cudaGraphDestroy(graph);
         throw;
       }
+      capturing_ = false;
       cuda_check(cudaStreamEndCapture(stream_, &graph), "ending graph capture");
       cudaGraphExec_t exec = nullptr;
       const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
@@ -340,6 +384,25 @@ std::vector<float> Executor::time(const std::vector<int64_t>& dims, int iteratio
   }
   for (auto& e : marks) cudaEventDestroy(e);
   return ms;
+}
+
+void* Executor::scratch_for(size_t bytes) {
+  if (bytes <= scratch_bytes_) return scratch_;
+  if (capturing_) throw std::runtime_error("kernel scratch would have to grow during a CUDA graph capture");
+  cuda_check(cudaStreamSynchronize(stream_), "growing kernel scratch");
+  for (auto& [dims, exec] : graphs_) cudaGraphExecDestroy(exec);
+  graphs_.clear();
+  if (scratch_) {
+    cudaFree(scratch_);
+    owned_.erase(std::find(owned_.begin(), owned_.end(), scratch_));
+    stats_.workspace -= scratch_bytes_;
+  }
+  scratch_ = nullptr;
+  scratch_bytes_ = 0;
+  const size_t grown = bytes + bytes / 4;  // headroom: a few larger steps should not each reallocate
+  scratch_ = allocate(grown, stats_.workspace, "kernel scratch");
+  scratch_bytes_ = grown;
+  return scratch_;
 }
 
 }  // namespace ignis

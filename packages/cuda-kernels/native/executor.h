@@ -20,6 +20,8 @@ struct FileWeight {
   uint64_t offset = 0;
   uint64_t bytes = 0;
   DType dtype = DType::F32;
+  /** Where the range goes in the weight, in elements (fused weights are stacked parts). */
+  uint64_t element = 0;
 };
 
 /** Device bytes held, by purpose. */
@@ -64,9 +66,11 @@ class Executor {
   const std::vector<int64_t>& max_dims() const { return plan_.symbol_max; }
 
   void set_constant(int32_t id, const void* data, size_t bytes);
-  void upload_weight(int32_t id, DType source, const void* data, size_t bytes);
+  /** Copies host data (converted to the weight's dtype) into elements [element, element + count) of a weight. */
+  void upload_weight(int32_t id, DType source, const void* data, size_t bytes, uint64_t element);
   void load_files(const std::vector<FileWeight>& weights);
-  void fill_weight(int32_t id, uint32_t seed, float scale, float offset);
+  /** Fills elements [element, element + count) of a weight with synthetic values (convert::fill_uniform). */
+  void fill_weight(int32_t id, uint32_t seed, float scale, float offset, uint64_t element, uint64_t count);
 
   /**
    * Times `iterations` eager runs of the step whose inputs are staged (after one warm-up run):
@@ -80,10 +84,15 @@ class Executor {
   MemoryStats memory() const { return stats_; }
   gemm::Gemm& gemm() { return *gemm_; }
   cudaStream_t stream() const { return stream_; }
-  /** Scratch shared by ops (attention partials, sampling), sized at load for the largest step. */
-  void* scratch() const { return scratch_; }
-  size_t scratch_bytes() const { return scratch_bytes_; }
-  /** Ops call this at bind time to size the shared scratch. */
+  /**
+   * Scratch shared by ops (attention partials, the rotated q), at least `bytes` long. Ops run one
+   * after another on one stream, so one buffer serves all. It grows when a step needs more than
+   * any before (a kernel's split choice depends on the step's real sizes, so no load-time shape
+   * bounds it); growing drops the captured CUDA graphs, which hold the old address. Growth
+   * happens only in eager launches, which always precede the capture of the same dims.
+   */
+  void* scratch_for(size_t bytes);
+  /** Ops call this at bind time with an estimate, so that most steps find the scratch big enough. */
   void need_scratch(size_t bytes) { scratch_needed_ = bytes > scratch_needed_ ? bytes : scratch_needed_; }
 
  private:
@@ -92,6 +101,8 @@ class Executor {
   void release();
   void* allocate(size_t bytes, size_t& counter, const std::string& what);
   void check_dims(const std::vector<int64_t>& dims, bool use_graph) const;
+  /** The weight `id` and its element range [element, element + count), checked; returns the range's address. */
+  uint8_t* weight_range(int32_t id, uint64_t element, uint64_t count, const std::string& what) const;
 
   PlanDesc plan_;
   cudaStream_t stream_ = nullptr;
@@ -105,12 +116,25 @@ class Executor {
   void* scratch_ = nullptr;
   size_t scratch_bytes_ = 0;
   size_t scratch_needed_ = 0;
+  /** True while a CUDA graph is being captured (no allocation then). */
+  bool capturing_ = false;
   std::vector<std::pair<std::string, Launch>> ops_;
   std::map<std::vector<int64_t>, cudaGraphExec_t> graphs_;
   MemoryStats stats_;
   std::mutex mutex_;
   /** IGNIS_CUDA_POISON=1: fill the step arena with NaN bytes before every step, so that an output an op fails to write shows up in tests. */
   bool poison_ = false;
+  /** IGNIS_CUDA_GRAPHS=0: run every step eagerly (to profile decode steps op by op). */
+  bool graphs_enabled_ = true;
+  /** IGNIS_CUDA_PROFILE=1: time every op of eager steps with CUDA events; totals per op kind go to stderr at release. */
+  bool profile_ = false;
+  struct OpTime {
+    double ms = 0;
+    long calls = 0;
+  };
+  std::map<std::string, OpTime> op_times_;
+  long profiled_steps_ = 0;
+  std::vector<cudaEvent_t> op_events_;
 };
 
 }  // namespace ignis

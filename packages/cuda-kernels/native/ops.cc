@@ -138,13 +138,20 @@ int max_of(const uint8_t* host, int64_t count) {
   return best;
 }
 
-// Writes the step's K/V into the cache, then attends. Outside CUDA graphs the host bounds of the
-// attention grid come from this step's own query starts and lengths (pinned host copies);
-// graphs use capacities, and the kernels read real lengths from device memory.
-Launch bind_paged_attention(const OpView& v) {
-  const ValueDesc& q = v.in(0);
-  const DType dtype = v.float_dtype(q);
-  for (size_t i = 1; i < 5; ++i) v.same_dtype(v.in(i), q);
+constexpr size_t kScratchAlign = 256;
+size_t align_up(size_t n) { return (n + kScratchAlign - 1) / kScratchAlign * kScratchAlign; }
+
+// Both attention ops: write the step's K/V into the cache (paged_attention: copies k and v;
+// paged_attention_qkv: rotates q into the front of the scratch and rotated k and v into the
+// cache, from packed q|k|v rows), then attend. Outside CUDA graphs the host bounds of the grid
+// come from this step's query starts and lengths (pinned host copies); graphs use capacities,
+// and the kernels read the real lengths from device memory.
+Launch bind_attention(const OpView& v, bool packed) {
+  const ValueDesc& rows = v.in(0);
+  const DType dtype = v.float_dtype(rows);
+  for (size_t i : {size_t{3}, size_t{4}}) v.same_dtype(v.in(i), rows);
+  if (!packed) for (size_t i : {size_t{1}, size_t{2}}) v.same_dtype(v.in(i), rows);
+  if (packed && v.in(2).dtype != DType::F32) throw std::runtime_error("inverse frequencies must be f32");
   Executor& ex = v.ex;
   const ValueDesc& cache = v.in(3);
   const ValueDesc& tables = v.in(6);
@@ -155,6 +162,9 @@ Launch bind_paged_attention(const OpView& v) {
   ex.host_input(starts_id);
   attention::Params base{};
   base.dtype = dtype == DType::F32 ? attention::DType::F32 : attention::DType::BF16;
+  // Packed: the rotated q lives in scratch, whose address is known only at launch. Until then q
+  // points at the packed input, which is as aligned: workspace_bytes() validates its parameters
+  // and answers 0 for a null q, which would size the split-K partials at nothing.
   base.q = v.in_ptr(0);
   base.k_cache = v.in_ptr(3);
   base.v_cache = v.in_ptr(4);
@@ -168,28 +178,32 @@ Launch bind_paged_attention(const OpView& v) {
   base.block_size = static_cast<int>(v.fixed(cache, 1));
   base.scale = static_cast<float>(v.attr("scale"));
   base.sliding_window = static_cast<int>(v.attr("slidingWindow"));
-  const void* k = v.in_ptr(1);
-  const void* vv = v.in_ptr(2);
+  const void* in0 = v.in_ptr(0);
+  const void* in1 = v.in_ptr(1);
+  const void* in2 = v.in_ptr(2);
   const auto* slots = static_cast<const int32_t*>(v.in_ptr(5));
   const int row_width = base.num_kv_heads * base.head_dim;
   const int64_t num_slots = numel(cache, ex.max_dims()) / row_width;
+  const int half = packed ? static_cast<int>(v.fixed(v.in(2), 0)) : 0;
 
   // Scratch for the largest step this plan allows, both as a prefill (long queries) and as a
-  // decode (one query row per sequence, the split-K path, whose partials need the most room).
+  // decode (one query row per sequence, the split-K path, whose partials need the most room),
+  // after the rotated q of the packed variant.
   attention::Params largest = base;
   largest.num_seqs = static_cast<int>(dim_of(lens, 0, ex.max_dims()));
-  largest.num_tokens = static_cast<int>(dim_of(q, 0, ex.max_dims()));
+  largest.num_tokens = static_cast<int>(dim_of(rows, 0, ex.max_dims()));
   largest.max_blocks_per_seq = static_cast<int>(dim_of(tables, 1, ex.max_dims()));
   largest.max_query_len = largest.num_tokens;
   largest.max_context_len = largest.max_blocks_per_seq * base.block_size;
   attention::Params decode = largest;
   decode.num_tokens = std::min(largest.num_tokens, largest.num_seqs);
   decode.max_query_len = 1;
-  ex.need_scratch(std::max(attention::workspace_bytes(largest), attention::workspace_bytes(decode)));
+  const size_t q_bytes = packed ? align_up(static_cast<size_t>(largest.num_tokens) * base.num_heads * base.head_dim * dtype_bytes(dtype)) : 0;
+  ex.need_scratch(q_bytes + std::max(attention::workspace_bytes(largest), attention::workspace_bytes(decode)));
 
-  return [=, &ex, &q, &tables, &lens](const StepContext& s) {
+  return [=, &ex, &rows, &tables, &lens](const StepContext& s) {
     attention::Params p = base;
-    p.num_tokens = static_cast<int>(dim_of(q, 0, s.dims));
+    p.num_tokens = static_cast<int>(dim_of(rows, 0, s.dims));
     p.num_seqs = static_cast<int>(dim_of(lens, 0, s.dims));
     p.max_blocks_per_seq = static_cast<int>(dim_of(tables, 1, s.dims));
     if (s.graph) {
@@ -197,21 +211,36 @@ Launch bind_paged_attention(const OpView& v) {
       p.max_query_len = 1;
       p.max_context_len = p.max_blocks_per_seq * p.block_size;
     } else {
-      const uint8_t* starts = ex.host_input(starts_id);
-      const auto* start = reinterpret_cast<const int32_t*>(starts);
+      const auto* start = reinterpret_cast<const int32_t*>(ex.host_input(starts_id));
       int longest = 0;
       for (int i = 0; i < p.num_seqs; ++i) longest = std::max(longest, start[i + 1] - start[i]);
       p.max_query_len = std::max(longest, 1);
       p.max_context_len = std::max(max_of(ex.host_input(lens_id), p.num_seqs), 1);
     }
-    const cudaError_t status = kv_write::launch(dtype, k, vv, slots, const_cast<void*>(p.k_cache), const_cast<void*>(p.v_cache),
-                                                p.num_tokens, row_width, num_slots, s.stream);
-    if (status != cudaSuccess || p.num_tokens == 0) return status;
-    if (attention::workspace_bytes(p) > ex.scratch_bytes()) {
-      throw std::runtime_error("attention needs " + std::to_string(attention::workspace_bytes(p)) + " bytes of scratch for this step; " +
-                               std::to_string(ex.scratch_bytes()) + " were sized at load");
+    void* k_cache = const_cast<void*>(p.k_cache);
+    void* v_cache = const_cast<void*>(p.v_cache);
+    auto* scratch = static_cast<uint8_t*>(ex.scratch_for(q_bytes + attention::workspace_bytes(p)));
+    cudaError_t status;
+    if (packed) {
+      p.q = scratch;
+      status = rope::qkv_to_cache(dtype, in0, static_cast<const int32_t*>(in1), static_cast<const float*>(in2), slots, scratch, k_cache,
+                                  v_cache, p.num_tokens, p.num_heads, p.num_kv_heads, p.head_dim, half, num_slots, s.stream);
+    } else {
+      status = kv_write::launch(dtype, in1, in2, slots, k_cache, v_cache, p.num_tokens, row_width, num_slots, s.stream);
     }
-    return attention::launch(p, ex.scratch(), s.stream);
+    if (status != cudaSuccess || p.num_tokens == 0) return status;
+    return attention::launch(p, scratch + q_bytes, s.stream);
+  };
+}
+
+Launch bind_swiglu(const OpView& v) {
+  const DType dtype = v.float_dtype(v.in(0));
+  const void* gate_up = v.in_ptr(0);
+  void* out = v.out_ptr(0);
+  const ValueDesc& result = v.out(0);
+  const size_t width = static_cast<size_t>(v.fixed(result, 1));
+  return [=, &result](const StepContext& s) {
+    return elementwise::swiglu(dtype, gate_up, out, static_cast<size_t>(dim_of(result, 0, s.dims)), width, s.stream);
   };
 }
 
@@ -250,7 +279,7 @@ Launch bind_sample(const OpView& v) {
     sampling::Params p = base;
     p.rows = static_cast<int>(dim_of(logits, 0, s.dims));
     if (p.rows == 0) return cudaSuccess;
-    return sampling::launch(p, ex.scratch(), s.stream);
+    return sampling::launch(p, ex.scratch_for(sampling::workspace_bytes(p.rows, p.vocab)), s.stream);
   };
 }
 
@@ -265,7 +294,9 @@ Launch bind_op(const OpDesc& op, Executor& executor) {
   if (op.kind == "silu_mul") return bind_binary(v, true);
   if (op.kind == "linear") return bind_linear(v);
   if (op.kind == "rope") return bind_rope(v);
-  if (op.kind == "paged_attention") return bind_paged_attention(v);
+  if (op.kind == "paged_attention") return bind_attention(v, false);
+  if (op.kind == "paged_attention_qkv") return bind_attention(v, true);
+  if (op.kind == "swiglu") return bind_swiglu(v);
   if (op.kind == "gather_rows") return bind_gather_rows(v);
   if (op.kind == "sample") return bind_sample(v);
   throw std::runtime_error("the CUDA backend has no kernel for op " + op.kind);

@@ -9,10 +9,12 @@ import {
   type StepInputs,
   type StepOutputs,
   type WeightSource,
+  checkWeight,
   decodeToF32,
   evalDim,
   evalNumel,
   formatShape,
+  weightParts,
 } from '@ignis/tensor';
 import { type FlatPlan, NATIVE_DTYPES, NATIVE_VALUE_KINDS, type NativeDeviceInfo, type NativeExecutor, loadAddon } from './native.js';
 
@@ -38,6 +40,8 @@ export function probeCuda(): CudaProbe {
 }
 
 const SUPPORTED_OPS: ReadonlySet<OpKind> = new Set([
+  'paged_attention_qkv',
+  'swiglu',
   'embedding',
   'rmsnorm',
   'add_rmsnorm',
@@ -96,7 +100,10 @@ export class CudaBackend implements Backend {
   }
 }
 
-/** Uploads constants and weights: file ranges natively, synthetic ones filled on the device, others from memory. */
+/**
+ * Uploads constants and weights. A fused weight is loaded part by part into its rows: file
+ * ranges natively, synthetic parts filled on the device, others from memory.
+ */
 async function loadValues(plan: Plan, weights: WeightSource, native: NativeExecutor): Promise<void> {
   const files: Parameters<NativeExecutor['loadFiles']>[0] = [];
   for (const value of plan.values) {
@@ -105,20 +112,19 @@ async function loadValues(plan: Plan, weights: WeightSource, native: NativeExecu
       continue;
     }
     if (value.kind !== 'weight') continue;
-    const info = weights.info(value.name);
-    if (!info) throw new Error(`weight ${value.name} is missing`);
-    if (formatShape(info.shape) !== formatShape(value.shape)) {
-      throw new Error(`weight ${value.name} has shape ${formatShape(info.shape)}, expected ${formatShape(value.shape)}`);
-    }
-    const fill = weights.synthetic?.(value.name);
-    const range = fill ? undefined : weights.fileRange?.(value.name);
-    if (fill) {
-      native.fillWeight(value.id, fill.seed >>> 0, fill.scale, fill.offset);
-    } else if (range) {
-      files.push({ value: value.id, path: range.file, offset: range.byteOffset, bytes: range.byteLength, dtype: NATIVE_DTYPES[range.dtype] });
-    } else {
-      const tensor = await weights.read(value.name);
-      native.uploadWeight(value.id, NATIVE_DTYPES[tensor.dtype], tensor.data);
+    for (const part of weightParts(value)) {
+      checkWeight(weights, part.name, part.shape);
+      const count = part.shape.reduce((a, b) => a * b, 1);
+      const fill = weights.synthetic?.(part.name);
+      const range = fill ? undefined : weights.fileRange?.(part.name);
+      if (fill) {
+        native.fillWeight(value.id, fill.seed >>> 0, fill.scale, fill.offset, part.offset, count);
+      } else if (range) {
+        files.push({ value: value.id, path: range.file, offset: range.byteOffset, bytes: range.byteLength, dtype: NATIVE_DTYPES[range.dtype], element: part.offset });
+      } else {
+        const tensor = await weights.read(part.name);
+        native.uploadWeight(value.id, NATIVE_DTYPES[tensor.dtype], tensor.data, part.offset);
+      }
     }
   }
   if (files.length > 0) await native.loadFiles(files);

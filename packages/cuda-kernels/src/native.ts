@@ -52,9 +52,12 @@ export interface NativeMemory {
 /** The native executor (native/addon.cc). */
 export interface NativeExecutor {
   setConstant(value: number, data: ArrayBufferView): void;
-  uploadWeight(value: number, dtype: number, data: ArrayBufferView): void;
-  fillWeight(value: number, seed: number, scale: number, offset: number): void;
-  loadFiles(weights: { value: number; path: string; offset: number; bytes: number; dtype: number }[]): Promise<void>;
+  /** Host data into elements [element, ...) of a weight (converted on the device). */
+  uploadWeight(value: number, dtype: number, data: ArrayBufferView, element: number): void;
+  /** Synthetic values into elements [element, element + count) of a weight. */
+  fillWeight(value: number, seed: number, scale: number, offset: number, element: number, count: number): void;
+  /** File ranges into weights, each at element `element` of its weight. */
+  loadFiles(weights: { value: number; path: string; offset: number; bytes: number; dtype: number; element: number }[]): Promise<void>;
   run(inputs: [number, ArrayBufferView][], dims: number[], outputs: string[], graph: boolean): Promise<ArrayBuffer[]>;
   time(inputs: [number, ArrayBufferView][], dims: number[], iterations: number): Promise<number[]>;
   memory(): NativeMemory;

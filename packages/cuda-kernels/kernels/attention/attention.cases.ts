@@ -1,3 +1,4 @@
+import type { Value } from '@ignis/tensor';
 import { randomValues } from '@ignis/tensor/testing';
 import type { CaseStep, OpCase } from '../../src/harness/case.js';
 
@@ -9,6 +10,8 @@ interface Scenario {
   window: number | null;
   /** Per sequence, its new tokens in each step (0: not in that step). */
   seqs: number[][];
+  /** paged_attention_qkv: packed q|k|v rows, rotated by position inside the op. */
+  packed?: boolean;
 }
 
 /**
@@ -25,25 +28,30 @@ function attentionCase(name: string, s: Scenario): OpCase {
   const kvWidth = s.kvHeads * s.headDim;
   return {
     kernel: 'attention',
-    name: `paged_attention ${name}`,
+    name: `${s.packed ? 'paged_attention_qkv' : 'paged_attention'} ${name}`,
     build: (b, dtype) => {
       const cache = (n: string) => b.state(n, dtype, ['NB', s.blockSize, s.kvHeads, s.headDim]);
-      const out = b.pagedAttention(
-        'out',
-        {
-          q: b.input('q', dtype, ['T', qWidth]),
-          k: b.input('k', dtype, ['T', kvWidth]),
-          v: b.input('v', dtype, ['T', kvWidth]),
-          kCache: cache('k_cache'),
-          vCache: cache('v_cache'),
-          slotMapping: b.input('slots', 'i32', ['T']),
-          blockTables: b.input('tables', 'i32', ['S', 'MB']),
-          seqLens: b.input('lens', 'i32', ['S']),
-          queryStart: b.input('starts', 'i32', ['S+1']),
-        },
-        { numHeads: s.heads, numKvHeads: s.kvHeads, headDim: s.headDim, scale: 1 / Math.sqrt(s.headDim), slidingWindow: s.window },
-      );
-      b.output('out', out);
+      const attrs = { numHeads: s.heads, numKvHeads: s.kvHeads, headDim: s.headDim, scale: 1 / Math.sqrt(s.headDim), slidingWindow: s.window };
+      const metadata = [
+        cache('k_cache'),
+        cache('v_cache'),
+        b.input('slots', 'i32', ['T']),
+        b.input('tables', 'i32', ['S', 'MB']),
+        b.input('lens', 'i32', ['S']),
+        b.input('starts', 'i32', ['S+1']),
+      ];
+      if (s.packed) {
+        const freqs = Array.from({ length: s.headDim / 2 }, (_, j) => Math.fround(1 / 10000 ** (j / (s.headDim / 2))));
+        const qkv = b.input('qkv', dtype, ['T', qWidth + 2 * kvWidth]);
+        const [out] = b.op('paged_attention_qkv', 'out', [qkv, b.input('pos', 'i32', ['T']), b.constant('f', 'f32', [freqs.length], freqs), ...metadata], attrs);
+        b.output('out', out!);
+        return;
+      }
+      const [kCache, vCache, slotMapping, blockTables, seqLens, queryStart] = metadata as [Value, Value, Value, Value, Value, Value];
+      const q = b.input('q', dtype, ['T', qWidth]);
+      const k = b.input('k', dtype, ['T', kvWidth]);
+      const v = b.input('v', dtype, ['T', kvWidth]);
+      b.output('out', b.pagedAttention('out', { q, k, v, kCache, vCache, slotMapping, blockTables, seqLens, queryStart }, attrs));
     },
     maxDims: { T: maxTokens, S: s.seqs.length, MB: maxBlocks },
     loadDims: { NB: numBlocks },
@@ -57,17 +65,29 @@ function attentionCase(name: string, s: Scenario): OpCase {
       }
       const tables = totals.map((t) => ids.splice(0, Math.ceil(t / s.blockSize)));
       const done = s.seqs.map(() => 0);
+      const interleave = (q: Float32Array, k: Float32Array, v: Float32Array, T: number): Float32Array => {
+        const rows = new Float32Array(T * (qWidth + 2 * kvWidth));
+        for (let t = 0; t < T; t++) {
+          const at = t * (qWidth + 2 * kvWidth);
+          rows.set(q.subarray(t * qWidth, (t + 1) * qWidth), at);
+          rows.set(k.subarray(t * kvWidth, (t + 1) * kvWidth), at + qWidth);
+          rows.set(v.subarray(t * kvWidth, (t + 1) * kvWidth), at + qWidth + kvWidth);
+        }
+        return rows;
+      };
       const result: CaseStep[] = [];
       for (let step = 0; step < steps; step++) {
         const active = s.seqs.map((chunks, i) => ({ i, n: chunks[step]! })).filter((a) => a.n > 0);
         const T = active.reduce((a, x) => a + x.n, 0);
         const slots: number[] = [];
+        const positions: number[] = [];
         const starts = [0];
         const lens: number[] = [];
         const table = new Int32Array(active.length * maxBlocks);
         active.forEach(({ i, n }, row) => {
           for (let j = 0; j < n; j++) {
             const p = done[i]! + j;
+            positions.push(p);
             slots.push(tables[i]![Math.floor(p / s.blockSize)]! * s.blockSize + (p % s.blockSize));
           }
           done[i]! += n;
@@ -75,17 +95,11 @@ function attentionCase(name: string, s: Scenario): OpCase {
           starts.push(starts[row]! + n);
           table.set(tables[i]!, row * maxBlocks);
         });
+        const [q, k, v] = [randomValues(random, T * qWidth), randomValues(random, T * kvWidth), randomValues(random, T * kvWidth)];
+        const metadata = { slots: Int32Array.from(slots), tables: table, lens: Int32Array.from(lens), starts: Int32Array.from(starts) };
         result.push({
           dims: { T, S: active.length, MB: maxBlocks },
-          inputs: {
-            q: randomValues(random, T * qWidth),
-            k: randomValues(random, T * kvWidth),
-            v: randomValues(random, T * kvWidth),
-            slots: Int32Array.from(slots),
-            tables: table,
-            lens: Int32Array.from(lens),
-            starts: Int32Array.from(starts),
-          },
+          inputs: s.packed ? { qkv: interleave(q, k, v, T), pos: Int32Array.from(positions), ...metadata } : { q, k, v, ...metadata },
         });
       }
       return result;
@@ -104,4 +118,7 @@ export const ATTENTION_CASES: OpCase[] = [
   attentionCase('sliding window 8, d=32', { heads: 4, kvHeads: 1, headDim: 32, blockSize: 16, window: 8, seqs: [[37, 1, 1], [12, 5, 1]] }),
   attentionCase('block size 32, GQA 8, d=128', { heads: 8, kvHeads: 1, headDim: 128, blockSize: 32, window: null, seqs: [[70, 1], [31, 33]] }),
   attentionCase('long decode context 600, d=128', { ...gqa, headDim: 128, seqs: [[300, 300, 1], [0, 257, 1]] }),
+  attentionCase('packed, chunked prefill and decode, d=128', { ...gqa, headDim: 128, packed: true, seqs: [[30, 1, 1], [0, 20, 1], [3, 3, 3]] }),
+  attentionCase('packed, long decode context 600 (split-K), d=128', { ...gqa, headDim: 128, packed: true, seqs: [[300, 300, 1, 1], [0, 257, 1, 1]] }),
+  attentionCase('packed, MQA window 8, d=32', { heads: 4, kvHeads: 1, headDim: 32, blockSize: 16, window: 8, packed: true, seqs: [[37, 1], [12, 5]] }),
 ];

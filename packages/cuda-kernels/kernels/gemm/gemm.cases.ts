@@ -36,9 +36,14 @@ export const GEMM_CASES: OpCase[] = [
   linearCase(7, 96, 64, { bias: true }),
   linearCase(33, 320, 64, { f32Out: true }),
   linearCase(130, 48, 200),
-  // Llama-3.1-8B shapes: decode (GEMV, bound by reading the weight) and a prefill chunk (bound by FLOPs).
-  linearCase(1, 14336, 4096, { bench: true }),
+  // Llama-3.1-8B shapes after fusion: decode GEMVs (bound by reading the weight) for qkv, o,
+  // gate_up, down and the LM head, and prefill chunks (bound by FLOPs).
   linearCase(1, 6144, 4096, { bench: true }),
+  linearCase(1, 4096, 4096, { bench: true }),
+  linearCase(1, 28672, 4096, { bench: true, benchOnly: true }),
+  linearCase(1, 4096, 14336, { bench: true }),
+  linearCase(1, 128256, 4096, { f32Out: true, bench: true, benchOnly: true }),
+  linearCase(1, 14336, 4096, { bench: true }),
   linearCase(8192, 14336, 4096, { bench: true, benchOnly: true }),
   linearCase(8192, 4096, 4096, { bench: true, benchOnly: true }),
 ];

@@ -1,5 +1,6 @@
 #include "gemm/gemm.h"
 
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -22,6 +23,8 @@ cudaDataType_t cuda_type(DType d) {
 }  // namespace
 
 Gemm::Gemm() {
+  const char* tune = std::getenv("IGNIS_GEMM_AUTOTUNE");
+  autotune_ = !(tune != nullptr && std::string(tune) == "0");
   const char* error = nullptr;
   api_ = cublaslt::api(&error);
   if (!api_) throw std::runtime_error(error);
@@ -45,7 +48,9 @@ Gemm::~Gemm() {
 
 // Row-major y[T,N] = x[T,K] w[N,K]^T is column-major y^T[N,T] = op(A) B with A = w stored K x N
 // (transposed: op(A) is N x K) and B = x stored K x T: m = N, n = T, k = K.
-Gemm::Plan& Gemm::plan_for(DType in, DType out, bool bias, int64_t T, int64_t N, int64_t K) {
+Gemm::Plan& Gemm::plan_for(DType in, DType out, const void* x, const void* w, const void* bias_ptr, void* y, int64_t T, int64_t N, int64_t K,
+                           cudaStream_t stream) {
+  const bool bias = bias_ptr != nullptr;
   const Key key{static_cast<int>(in), static_cast<int>(out), bias, T, N, K};
   auto found = plans_.find(key);
   if (found != plans_.end()) return found->second;
@@ -68,10 +73,14 @@ Gemm::Plan& Gemm::plan_for(DType in, DType out, bool bias, int64_t T, int64_t N,
   check(api_->MatmulPreferenceCreate(&preference), "preference");
   const uint64_t workspace = kWorkspaceBytes;
   check(api_->MatmulPreferenceSetAttribute(preference, cublaslt::kPrefMaxWorkspaceBytes, &workspace, sizeof(workspace)), "set workspace");
-  cublaslt::HeuristicResult result{};
+  cublaslt::HeuristicResult results[kCandidates]{};
   int count = 0;
-  const cublaslt::Status status =
-      api_->MatmulAlgoGetHeuristic(handle_, plan.desc, plan.a, plan.b, plan.d, plan.d, preference, 1, &result, &count);
+  // Measure only in the GEMV regime (few rows): there the heuristic's first pick is weakest and
+  // the same shapes recur every decode step; large-T shapes (many distinct prefill chunk sizes)
+  // take the heuristic's pick, which is near the FLOP ceiling already.
+  const bool measure = autotune_ && T <= kMeasuredRows;
+  const cublaslt::Status status = api_->MatmulAlgoGetHeuristic(handle_, plan.desc, plan.a, plan.b, plan.d, plan.d, preference,
+                                                               measure ? kCandidates : 1, results, &count);
   api_->MatmulPreferenceDestroy(preference);
   if (status != cublaslt::kSuccess || count == 0) {
     api_->MatrixLayoutDestroy(plan.a);
@@ -81,14 +90,46 @@ Gemm::Plan& Gemm::plan_for(DType in, DType out, bool bias, int64_t T, int64_t N,
     throw std::runtime_error("cuBLASLt has no algorithm for " + std::string(dtype_name(in)) + " -> " + dtype_name(out) + " T=" +
                              std::to_string(T) + " N=" + std::to_string(N) + " K=" + std::to_string(K));
   }
-  plan.algo = result.algo;
+  if (bias) check(api_->MatmulDescSetAttribute(plan.desc, cublaslt::kDescBiasPointer, &bias_ptr, sizeof(bias_ptr)), "set bias");
+  plan.algo = count > 1 ? fastest(plan, results, count, x, w, y, stream) : results[0].algo;
   return plans_.emplace(key, plan).first->second;
+}
+
+cublaslt::Algo Gemm::fastest(const Plan& plan, const cublaslt::HeuristicResult* candidates, int count, const void* x, const void* w, void* y,
+                             cudaStream_t stream) {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  const float alpha = 1.f;
+  const float beta = 0.f;
+  cublaslt::Algo best = candidates[0].algo;
+  float best_ms = 1e30f;
+  for (int i = 0; i < count; ++i) {
+    if (candidates[i].state != cublaslt::kSuccess || candidates[i].workspaceSize > kWorkspaceBytes) continue;
+    const cublaslt::Algo* algo = &candidates[i].algo;
+    auto launch = [&] {
+      return api_->Matmul(handle_, plan.desc, &alpha, w, plan.a, x, plan.b, &beta, y, plan.d, y, plan.d, algo, workspace_, kWorkspaceBytes,
+                          stream);
+    };
+    if (launch() != cublaslt::kSuccess) continue;  // warm-up; an algorithm that fails is skipped
+    cudaEventRecord(start, stream);
+    for (int r = 0; r < 3; ++r) launch();
+    cudaEventRecord(stop, stream);
+    float ms = 0;
+    if (cudaEventSynchronize(stop) == cudaSuccess && cudaEventElapsedTime(&ms, start, stop) == cudaSuccess && ms < best_ms) {
+      best_ms = ms;
+      best = *algo;
+    }
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return best;
 }
 
 void Gemm::matmul(DType in, DType out, const void* x, const void* w, const void* bias, void* y, int64_t T, int64_t N, int64_t K,
                   cudaStream_t stream) {
   if (T == 0) return;
-  Plan& plan = plan_for(in, out, bias != nullptr, T, N, K);
+  Plan& plan = plan_for(in, out, x, w, bias, y, T, N, K, stream);
   if (bias) check(api_->MatmulDescSetAttribute(plan.desc, cublaslt::kDescBiasPointer, &bias, sizeof(bias)), "set bias");
   const float alpha = 1.f;
   const float beta = 0.f;

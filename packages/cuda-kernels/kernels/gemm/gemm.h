@@ -13,7 +13,10 @@ namespace ignis::gemm {
 /**
  * y[T, N] = x[T, K] @ w[N, K]^T (+ bias[N]), row-major, through cuBLASLt: f32 x/w (full f32
  * compute, no TF32) or bf16 x/w with f32 accumulation; y in f32 or x's dtype. The algorithm is
- * chosen once per shape by cuBLASLt's heuristic and cached. Not thread-safe: one per executor.
+ * chosen once per shape, the first time it runs (never inside a CUDA graph capture: the executor
+ * runs every shape eagerly first): for few rows (decode), the fastest of cuBLASLt's heuristic
+ * candidates measured on the real operands; else the heuristic's pick. Not thread-safe: one per
+ * executor.
  */
 class Gemm {
  public:
@@ -36,9 +39,19 @@ class Gemm {
     cublaslt::Algo algo{};
   };
   using Key = std::tuple<int, int, bool, int64_t, int64_t, int64_t>;
-  Plan& plan_for(DType in, DType out, bool bias, int64_t T, int64_t N, int64_t K);
+  /** The cached plan for a shape, made (and its algorithm measured on these operands) on first use. */
+  Plan& plan_for(DType in, DType out, const void* x, const void* w, const void* bias, void* y, int64_t T, int64_t N, int64_t K,
+                 cudaStream_t stream);
+  /** The fastest of cuBLASLt's candidate algorithms on these operands (each timed a few times with CUDA events). */
+  cublaslt::Algo fastest(const Plan& plan, const cublaslt::HeuristicResult* candidates, int count, const void* x, const void* w, void* y,
+                         cudaStream_t stream);
 
   static constexpr size_t kWorkspaceBytes = 32u << 20;
+  /** Candidates asked of cuBLASLt's heuristic per shape (IGNIS_GEMM_AUTOTUNE=0: take its first). */
+  static constexpr int kCandidates = 8;
+  /** Shapes of at most this many rows get their algorithm measured. */
+  static constexpr int64_t kMeasuredRows = 64;
+  bool autotune_ = true;
   const cublaslt::Api* api_;
   cublaslt::Handle handle_ = nullptr;
   void* workspace_ = nullptr;

@@ -43,3 +43,70 @@ cudaError_t launch(DType dtype, const void* x, const int32_t* positions, const f
 }
 
 }  // namespace ignis::rope
+
+namespace ignis::rope {
+namespace {
+
+template <typename T>
+__global__ void qkv_to_cache_kernel(const T* __restrict__ qkv, const int32_t* __restrict__ positions, const float* __restrict__ inv_freq,
+                                    const int32_t* __restrict__ slots, T* __restrict__ q_out, T* __restrict__ k_cache,
+                                    T* __restrict__ v_cache, int num_heads, int num_kv_heads, int head_dim, int half, int64_t num_slots) {
+  const int t = blockIdx.x;
+  const int rotated_heads = num_heads + num_kv_heads;
+  const int kv_width = num_kv_heads * head_dim;
+  const T* row = qkv + static_cast<size_t>(t) * (rotated_heads + num_kv_heads) * head_dim;
+  const float position = static_cast<float>(positions[t]);
+  const int64_t slot = slots[t];
+  const bool write = slot >= 0 && slot < num_slots;
+  T* q_row = q_out + static_cast<size_t>(t) * num_heads * head_dim;
+  T* k_row = k_cache + static_cast<size_t>(write ? slot : 0) * kv_width;
+  // Rotated channel pairs of every q and k head: q heads go to q_out, k heads to the cache.
+  for (int i = threadIdx.x; i < rotated_heads * half; i += blockDim.x) {
+    const int head = i / half;
+    const int j = i - head * half;
+    float s, c;
+    sincosf(position * inv_freq[j], &s, &c);
+    const int at = head * head_dim + j;
+    const float a = to_f32(row[at]);
+    const float b = to_f32(row[at + half]);
+    const T lo = from_f32<T>(a * c - b * s);
+    const T hi = from_f32<T>(b * c + a * s);
+    if (head < num_heads) {
+      q_row[at] = lo;
+      q_row[at + half] = hi;
+    } else if (write) {
+      const int kat = (head - num_heads) * head_dim + j;
+      k_row[kat] = lo;
+      k_row[kat + half] = hi;
+    }
+  }
+  // Channels past the rotary dimension pass through.
+  const int pass = head_dim - 2 * half;
+  for (int i = threadIdx.x; i < rotated_heads * pass; i += blockDim.x) {
+    const int head = i / pass;
+    const int at = head * head_dim + 2 * half + (i - head * pass);
+    if (head < num_heads) q_row[at] = row[at];
+    else if (write) k_row[at - num_heads * head_dim] = row[at];
+  }
+  if (!write) return;
+  const T* v_row = row + rotated_heads * head_dim;
+  T* v_dst = v_cache + static_cast<size_t>(slot) * kv_width;
+  for (int i = threadIdx.x; i < kv_width; i += blockDim.x) v_dst[i] = v_row[i];
+}
+
+}  // namespace
+
+cudaError_t qkv_to_cache(DType dtype, const void* qkv, const int32_t* positions, const float* inv_freq, const int32_t* slot_mapping,
+                         void* q_out, void* k_cache, void* v_cache, int rows, int num_heads, int num_kv_heads, int head_dim, int half,
+                         int64_t num_slots, cudaStream_t stream) {
+  if (rows < 0 || num_heads <= 0 || num_kv_heads <= 0 || half <= 0 || 2 * half > head_dim) return cudaErrorInvalidValue;
+  if (rows == 0) return cudaSuccess;
+  const int threads = row_threads((num_heads + num_kv_heads) * half);
+  IGNIS_DISPATCH_FLOAT(dtype, T,
+                       qkv_to_cache_kernel<T><<<rows, threads, 0, stream>>>(
+                           static_cast<const T*>(qkv), positions, inv_freq, slot_mapping, static_cast<T*>(q_out), static_cast<T*>(k_cache),
+                           static_cast<T*>(v_cache), num_heads, num_kv_heads, head_dim, half, num_slots));
+  return cudaGetLastError();
+}
+
+}  // namespace ignis::rope

@@ -277,9 +277,16 @@ Batch random_batch(int rows, int vocab, int rep, std::mt19937_64& rng) {
   return b;
 }
 
+/**
+ * Largest distance of the draw from the device token's bucket that rounding explains: the kept
+ * mass is a sum of up to ~150k f32 terms whose order differs between device and reference, so
+ * a draw within ~1e-5 of a boundary may land on either side. A mismatch farther out is a bug.
+ */
+constexpr double kBoundaryNoise = 1e-5;
+
 bool report(const char* name, const Tally& t) {
   const double rate = t.sampled ? 1.0 - static_cast<double>(t.sampled_match) / t.sampled : 0.0;
-  const bool ok = !t.unwritten && t.greedy_match == t.greedy && rate <= 0.001 && t.worst_logprob <= 1e-4;
+  const bool ok = !t.unwritten && t.greedy_match == t.greedy && t.worst_distance <= kBoundaryNoise && t.worst_logprob <= 1e-4;
   std::printf("%-34s %s  greedy %ld/%ld  sampled %ld/%ld (mismatch %.4f%%)  logprob err %.2e%s\n", name,
               ok ? "PASS" : "FAIL", t.greedy_match, t.greedy, t.sampled_match, t.sampled, 100.0 * rate, t.worst_logprob,
               t.unwritten ? "  UNWRITTEN OUTPUTS" : "");

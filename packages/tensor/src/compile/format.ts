@@ -40,7 +40,10 @@ export function formatPlan(plan: Plan): string {
     const values = plan.values.filter((v) => v.kind === kind);
     if (values.length === 0) continue;
     lines.push(`${kind}s:`);
-    for (const v of values) lines.push(`  %${v.id} ${v.name} ${type(v)}${at(v.id)}`);
+    for (const v of values) {
+      const parts = v.parts ? ` = rows of ${v.parts.map((p) => `${p.name} (${p.rows})`).join(' | ')}` : '';
+      lines.push(`  %${v.id} ${v.parts ? 'fused' : v.name} ${type(v)}${at(v.id)}${parts}`);
+    }
   }
   lines.push('ops:');
   for (const op of plan.ops) {

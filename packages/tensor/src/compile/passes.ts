@@ -1,4 +1,4 @@
-import type { Graph, OpNode, Value } from '../graph/types.js';
+import type { Graph, OpNode, Value, WeightPart } from '../graph/types.js';
 
 /** A graph-to-graph rewrite that keeps the computed outputs the same. */
 export interface Pass {
@@ -7,7 +7,7 @@ export interface Pass {
 }
 
 /** Ops that change state (the KV cache) and so must stay even when their outputs go unused. */
-const SIDE_EFFECTS = new Set<OpNode['op']>(['paged_attention']);
+const SIDE_EFFECTS = new Set<OpNode['op']>(['paged_attention', 'paged_attention_qkv']);
 
 /** For each value id, the ids of the ops that read it. */
 export function consumers(graph: Graph): Map<number, number[]> {
@@ -95,5 +95,127 @@ export const fuseAddRmsnorm: Pass = {
   },
 };
 
+/** What a fusion pass works with: who produces and who reads each value, and new values. */
+class Rewriter {
+  readonly values: Value[];
+  private readonly producers = new Map<number, OpNode>();
+  private readonly uses: Map<number, number[]>;
+
+  constructor(readonly graph: Graph) {
+    this.values = [...graph.values];
+    for (const op of graph.ops) op.outputs.forEach((id) => this.producers.set(id, op));
+    this.uses = consumers(graph);
+  }
+
+  /** The op that writes `id`, if it is of kind `kind` and `id` is read by exactly one op and is no graph output. */
+  soleProducer(id: number, kind: OpNode['op']): OpNode | undefined {
+    const op = this.producers.get(id);
+    const isOutput = Object.values(this.graph.outputs).includes(id);
+    return op && op.op === kind && !isOutput && this.uses.get(id)?.length === 1 ? op : undefined;
+  }
+
+  /**
+   * The weights (and biases) of `linears`, fused row-wise into new weights whose parts name the
+   * originals; undefined unless every linear reads the same input, has a plain weight and either
+   * all or none have biases.
+   */
+  fuseLinearWeights(linears: readonly OpNode[]): { weight: Value; bias?: Value } | undefined {
+    const x = linears[0]!.inputs[0];
+    const weights = linears.map((op) => this.values[op.inputs[1]!]!);
+    const biases = linears.map((op) => (op.inputs[2] === undefined ? undefined : this.values[op.inputs[2]]!));
+    if (linears.some((op) => op.inputs[0] !== x || JSON.stringify(op.attrs) !== JSON.stringify(linears[0]!.attrs))) return undefined;
+    if (weights.some((w) => w.kind !== 'weight' || w.parts || w.dtype !== weights[0]!.dtype || w.shape[1] !== weights[0]!.shape[1])) return undefined;
+    const withBias = biases.filter((b) => b !== undefined).length;
+    if (withBias !== 0 && withBias !== biases.length) return undefined;
+    const fuse = (parts: readonly Value[], rowWidth: number | undefined): Value => {
+      const rows = parts.reduce((n, p) => n + (p.shape[0] as number), 0);
+      const weightParts: WeightPart[] = parts.map((p) => ({ name: p.name, rows: p.shape[0] as number }));
+      return this.add({ name: `fuse(${parts.map((p) => p.name).join(', ')})`, kind: 'weight', dtype: parts[0]!.dtype, shape: rowWidth === undefined ? [rows] : [rows, rowWidth], parts: weightParts });
+    };
+    const weight = fuse(weights, weights[0]!.shape[1] as number);
+    return withBias ? { weight, bias: fuse(biases as Value[], undefined) } : { weight };
+  }
+
+  add(value: Omit<Value, 'id'>): Value {
+    const added = { ...value, id: this.values.length } as Value;
+    this.values.push(added);
+    return added;
+  }
+
+  /** The graph with `replace` applied: op id -> the op to put in its place, or null to drop it. */
+  finish(replace: ReadonlyMap<number, OpNode | null>): Graph {
+    const ops = this.graph.ops.flatMap((op) => {
+      const next = replace.get(op.id);
+      return next === undefined ? [op] : next === null ? [] : [next];
+    });
+    return rebuildGraph({ ...this.graph, values: this.values }, ops);
+  }
+}
+
+/**
+ * Fuses the q, k and v projections of an attention layer into one matmul with a concatenated
+ * weight, and the two ropes, the KV write and the attention into one `paged_attention_qkv`: one
+ * GEMM instead of three (decode reads the same bytes with one launch and a fuller machine) and
+ * one rotary/cache kernel instead of three.
+ */
+export const fuseQkv: Pass = {
+  name: 'fuse-qkv',
+  run(graph) {
+    const g = new Rewriter(graph);
+    const replace = new Map<number, OpNode | null>();
+    for (const attention of graph.ops) {
+      if (attention.op !== 'paged_attention') continue;
+      const [qRot, kRot, v, ...rest] = attention.inputs as number[];
+      const ropeQ = g.soleProducer(qRot!, 'rope');
+      const ropeK = g.soleProducer(kRot!, 'rope');
+      if (!ropeQ || !ropeK || ropeQ.inputs[1] !== ropeK.inputs[1] || ropeQ.inputs[2] !== ropeK.inputs[2]) continue;
+      const linears = [g.soleProducer(ropeQ.inputs[0]!, 'linear'), g.soleProducer(ropeK.inputs[0]!, 'linear'), g.soleProducer(v!, 'linear')];
+      if (linears.some((op) => !op)) continue;
+      const fused = g.fuseLinearWeights(linears as OpNode[]);
+      if (!fused) continue;
+      const [linQ, linK, linV] = linears as [OpNode, OpNode, OpNode];
+      const out = g.values[linQ.outputs[0]!]!;
+      const qkv = g.add({ name: `${out.name}kv`, kind: 'activation', dtype: out.dtype, shape: [out.shape[0]!, fused.weight.shape[0]!] });
+      const first = [linQ, linK, linV].reduce((a, b) => (graph.ops.indexOf(a) < graph.ops.indexOf(b) ? a : b));
+      replace.set(first.id, {
+        ...linQ,
+        id: first.id,
+        inputs: fused.bias ? [linQ.inputs[0]!, fused.weight.id, fused.bias.id] : [linQ.inputs[0]!, fused.weight.id],
+        outputs: [qkv.id],
+      });
+      for (const op of [linQ, linK, linV, ropeQ, ropeK]) if (op !== first) replace.set(op.id, null);
+      replace.set(attention.id, { ...attention, op: 'paged_attention_qkv', inputs: [qkv.id, ropeQ.inputs[1]!, ropeQ.inputs[2]!, ...rest] });
+    }
+    return g.finish(replace);
+  },
+};
+
+/**
+ * Fuses the gate and up projections feeding a `silu_mul` into one matmul with a concatenated
+ * weight followed by `swiglu`: one GEMM reading both weights instead of two.
+ */
+export const fuseGateUp: Pass = {
+  name: 'fuse-gate-up',
+  run(graph) {
+    const g = new Rewriter(graph);
+    const replace = new Map<number, OpNode | null>();
+    for (const silu of graph.ops) {
+      if (silu.op !== 'silu_mul') continue;
+      const gate = g.soleProducer(silu.inputs[0]!, 'linear');
+      const up = g.soleProducer(silu.inputs[1]!, 'linear');
+      if (!gate || !up) continue;
+      const fused = g.fuseLinearWeights([gate, up]);
+      if (!fused) continue;
+      const out = g.values[gate.outputs[0]!]!;
+      const gateUp = g.add({ name: `${out.name}_up`, kind: 'activation', dtype: out.dtype, shape: [out.shape[0]!, fused.weight.shape[0]!] });
+      const first = graph.ops.indexOf(gate) < graph.ops.indexOf(up) ? gate : up;
+      replace.set(first.id, { ...gate, id: first.id, inputs: fused.bias ? [gate.inputs[0]!, fused.weight.id, fused.bias.id] : [gate.inputs[0]!, fused.weight.id], outputs: [gateUp.id] });
+      replace.set((first === gate ? up : gate).id, null);
+      replace.set(silu.id, { ...silu, op: 'swiglu', inputs: [gateUp.id] });
+    }
+    return g.finish(replace);
+  },
+};
+
 /** The passes `compile()` runs by default, in order. */
-export const DEFAULT_PASSES: readonly Pass[] = [eliminateDeadOps, fuseAddRmsnorm];
+export const DEFAULT_PASSES: readonly Pass[] = [eliminateDeadOps, fuseAddRmsnorm, fuseQkv, fuseGateUp];

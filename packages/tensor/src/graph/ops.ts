@@ -140,18 +140,10 @@ export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
     infer([x, positions, invFreq], attrs) {
       expectRank('rope', x!, 2);
       expectDtype('rope', x!, FLOAT);
-      expectRank('rope', positions!, 1);
-      expectDtype('rope', positions!, INT);
-      expectDim('rope', 'positions length', positions!.shape[0], x!.shape[0]!);
-      expectRank('rope', invFreq!, 1);
-      expectDtype('rope', invFreq!, ['f32']);
       const numHeads = intAttr('rope', attrs, 'numHeads');
       const headDim = intAttr('rope', attrs, 'headDim');
       expectDim('rope', 'x width', x!.shape[1], numHeads * headDim);
-      const half = invFreq!.shape[0];
-      if (typeof half !== 'number' || 2 * half > headDim) {
-        fail('rope', `inv_freq has ${String(half)} entries; at most headDim/2 = ${headDim / 2} fit`);
-      }
+      checkRotary('rope', x!, positions!, invFreq!, headDim);
       return [{ dtype: x!.dtype, shape: x!.shape }];
     },
   },
@@ -167,39 +159,50 @@ export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
   paged_attention: {
     inputs: ['q', 'k', 'v', 'k_cache', 'v_cache', 'slot_mapping', 'block_tables', 'seq_lens', 'query_start'],
     outputs: ['out'],
-    infer([q, k, v, kCache, vCache, slots, tables, seqLens, queryStart], attrs) {
+    infer([q, k, v, ...rest], attrs) {
       const op = 'paged_attention';
-      const numHeads = intAttr(op, attrs, 'numHeads');
-      const numKvHeads = intAttr(op, attrs, 'numKvHeads');
-      const headDim = intAttr(op, attrs, 'headDim');
-      numberAttr(op, attrs, 'scale');
-      if (attrs.slidingWindow !== null && attrs.slidingWindow !== undefined) intAttr(op, attrs, 'slidingWindow');
-      if (numHeads % numKvHeads !== 0) fail(op, `numHeads ${numHeads} is not a multiple of numKvHeads ${numKvHeads}`);
-      for (const v2 of [q!, k!, v!]) {
-        expectRank(op, v2, 2);
-        expectDtype(op, v2, FLOAT);
-        expectDim(op, `${v2.name} rows`, v2.shape[0], q!.shape[0]!);
+      const { numHeads, numKvHeads, headDim } = checkAttentionAttrs(op, attrs);
+      for (const x of [q!, k!, v!]) {
+        expectRank(op, x, 2);
+        expectDtype(op, x, FLOAT);
+        expectDim(op, `${x.name} rows`, x.shape[0], q!.shape[0]!);
       }
       expectDim(op, 'q width', q!.shape[1], numHeads * headDim);
       expectDim(op, 'k width', k!.shape[1], numKvHeads * headDim);
       expectDim(op, 'v width', v!.shape[1], numKvHeads * headDim);
-      for (const cache of [kCache!, vCache!]) {
-        expectRank(op, cache, 4);
-        expectDim(op, `${cache.name} heads`, cache.shape[2], numKvHeads);
-        expectDim(op, `${cache.name} head size`, cache.shape[3], headDim);
-        expectDtype(op, cache, FLOAT);
-      }
-      if (formatShape(kCache!.shape) !== formatShape(vCache!.shape)) fail(op, 'k_cache and v_cache shapes differ');
-      for (const meta of [slots!, tables!, seqLens!, queryStart!]) expectDtype(op, meta, INT);
-      expectRank(op, slots!, 1);
-      expectDim(op, 'slot_mapping length', slots!.shape[0], q!.shape[0]!);
-      expectRank(op, tables!, 2);
-      expectRank(op, seqLens!, 1);
-      expectDim(op, 'block_tables rows', tables!.shape[0], seqLens!.shape[0]!);
-      expectRank(op, queryStart!, 1);
-      const s = seqLens!.shape[0]!;
-      expectDim(op, 'query_start length', queryStart!.shape[0], typeof s === 'number' ? s + 1 : `${s}+1`);
+      checkCacheAndMetadata(op, q!, rest, numKvHeads, headDim);
       return [{ dtype: q!.dtype, shape: q!.shape }];
+    },
+  },
+  /**
+   * q/k/v projections fused: `qkv` rows are [q | k | v] (numHeads, numKvHeads and numKvHeads
+   * heads of headDim). Rotates q and k as `rope` does (positions, inv_freq), then does exactly
+   * what `paged_attention` does with the rotated q and k and with v.
+   */
+  paged_attention_qkv: {
+    inputs: ['qkv', 'positions', 'inv_freq', 'k_cache', 'v_cache', 'slot_mapping', 'block_tables', 'seq_lens', 'query_start'],
+    outputs: ['out'],
+    infer([qkv, positions, invFreq, ...rest], attrs) {
+      const op = 'paged_attention_qkv';
+      const { numHeads, numKvHeads, headDim } = checkAttentionAttrs(op, attrs);
+      expectRank(op, qkv!, 2);
+      expectDtype(op, qkv!, FLOAT);
+      expectDim(op, 'qkv width', qkv!.shape[1], (numHeads + 2 * numKvHeads) * headDim);
+      checkRotary(op, qkv!, positions!, invFreq!, headDim);
+      checkCacheAndMetadata(op, qkv!, rest, numKvHeads, headDim);
+      return [{ dtype: qkv!.dtype, shape: [qkv!.shape[0]!, numHeads * headDim] }];
+    },
+  },
+  /** gate/up projections fused: `gate_up` rows are [gate | up]; out = silu_mul(gate, up). */
+  swiglu: {
+    inputs: ['gate_up'],
+    outputs: ['out'],
+    infer([gateUp]) {
+      expectRank('swiglu', gateUp!, 2);
+      expectDtype('swiglu', gateUp!, FLOAT);
+      const width = gateUp!.shape[1];
+      if (typeof width !== 'number' || width % 2 !== 0) fail('swiglu', `gate_up width must be even, got ${String(width)}`);
+      return [{ dtype: gateUp!.dtype, shape: [gateUp!.shape[0]!, width / 2] }];
     },
   },
   /** out = silu(gate) * up, with silu(x) = x / (1 + exp(-x)). */
@@ -251,6 +254,49 @@ export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
     },
   },
 };
+
+/** Attributes both attention ops take. */
+function checkAttentionAttrs(op: OpKind, attrs: OpAttrs): { numHeads: number; numKvHeads: number; headDim: number } {
+  const numHeads = intAttr(op, attrs, 'numHeads');
+  const numKvHeads = intAttr(op, attrs, 'numKvHeads');
+  const headDim = intAttr(op, attrs, 'headDim');
+  numberAttr(op, attrs, 'scale');
+  if (attrs.slidingWindow !== null && attrs.slidingWindow !== undefined) intAttr(op, attrs, 'slidingWindow');
+  if (numHeads % numKvHeads !== 0) fail(op, `numHeads ${numHeads} is not a multiple of numKvHeads ${numKvHeads}`);
+  return { numHeads, numKvHeads, headDim };
+}
+
+/** The KV caches and the attention metadata: slot mapping (one per row of `rows`), block tables, lengths, query starts. */
+function checkCacheAndMetadata(op: OpKind, rows: Value, operands: readonly Value[], numKvHeads: number, headDim: number): void {
+  const [kCache, vCache, slots, tables, seqLens, queryStart] = operands as [Value, Value, Value, Value, Value, Value];
+  for (const cache of [kCache, vCache]) {
+    expectRank(op, cache, 4);
+    expectDim(op, `${cache.name} heads`, cache.shape[2], numKvHeads);
+    expectDim(op, `${cache.name} head size`, cache.shape[3], headDim);
+    expectDtype(op, cache, FLOAT);
+  }
+  if (formatShape(kCache.shape) !== formatShape(vCache.shape)) fail(op, 'k_cache and v_cache shapes differ');
+  for (const meta of [slots, tables, seqLens, queryStart]) expectDtype(op, meta, INT);
+  expectRank(op, slots, 1);
+  expectDim(op, 'slot_mapping length', slots.shape[0], rows.shape[0]!);
+  expectRank(op, tables, 2);
+  expectRank(op, seqLens, 1);
+  expectDim(op, 'block_tables rows', tables.shape[0], seqLens.shape[0]!);
+  expectRank(op, queryStart, 1);
+  const s = seqLens.shape[0]!;
+  expectDim(op, 'query_start length', queryStart.shape[0], typeof s === 'number' ? s + 1 : `${s}+1`);
+}
+
+/** Positions (one per row of `x`) and inverse frequencies (at most headDim / 2) of a rotary op. */
+function checkRotary(op: OpKind, x: Value, positions: Value, invFreq: Value, headDim: number): void {
+  expectRank(op, positions, 1);
+  expectDtype(op, positions, INT);
+  expectDim(op, 'positions length', positions.shape[0], x.shape[0]!);
+  expectRank(op, invFreq, 1);
+  expectDtype(op, invFreq, ['f32']);
+  const half = invFreq.shape[0];
+  if (typeof half !== 'number' || 2 * half > headDim) fail(op, `inv_freq has ${String(half)} entries; at most headDim/2 = ${headDim / 2} fit`);
+}
 
 function checkNorm(op: OpKind, x: Value, w: Value, attrs: OpAttrs): void {
   expectDtype(op, x, FLOAT);

@@ -28,6 +28,17 @@ export interface Value {
   readonly shape: Shape;
   /** For constants only: the data, in the value's dtype, row-major. */
   readonly data?: readonly number[];
+  /**
+   * For weights made by fusion passes: this weight is the row-wise concatenation of these
+   * checkpoint tensors (each `rows` rows of the weight's row width; 1-D tensors for biases).
+   */
+  readonly parts?: readonly WeightPart[];
+}
+
+/** One checkpoint tensor inside a fused weight. */
+export interface WeightPart {
+  readonly name: string;
+  readonly rows: number;
 }
 
 /** One operation. `inputs` and `outputs` hold value ids. */
@@ -53,7 +64,9 @@ export type OpKind =
   | 'paged_attention'
   | 'silu_mul'
   | 'gather_rows'
-  | 'sample';
+  | 'sample'
+  | 'paged_attention_qkv'
+  | 'swiglu';
 
 /** A whole graph: values by id, ops in execution order, named outputs. */
 export interface Graph {

@@ -4,8 +4,8 @@ import { decodeToF32, viewData } from '../dtype.js';
 import { type DimSizes, evalDim, evalNumel, formatShape } from '../graph/dims.js';
 import type { OpKind, OpNode, Value } from '../graph/types.js';
 import type { Kernel, KernelContext, KernelFactory } from './kernel.js';
-import { pagedAttention } from './kernels/attention.js';
-import { add, siluMul } from './kernels/elementwise.js';
+import { pagedAttention, pagedAttentionQkv } from './kernels/attention.js';
+import { add, siluMul, swiglu } from './kernels/elementwise.js';
 import { embedding, gatherRows } from './kernels/gather.js';
 import { linear } from './kernels/matmul.js';
 import { addRmsnorm, rmsnorm } from './kernels/norm.js';
@@ -23,6 +23,8 @@ const KERNELS: Readonly<Record<OpKind, KernelFactory>> = {
   silu_mul: siluMul,
   gather_rows: gatherRows,
   sample,
+  paged_attention_qkv: pagedAttentionQkv,
+  swiglu,
 };
 
 /** Raised when a weight does not match what the plan expects. */
@@ -149,16 +151,39 @@ async function allocate(
     case 'state':
       return new Float32Array(evalNumel(value.shape, { ...plan.maxDims, ...loadDims }));
     case 'weight': {
-      const info = weights.info(value.name);
-      if (!info) throw new WeightMismatchError(`weight ${value.name} is missing`);
-      if (formatShape(info.shape) !== formatShape(value.shape)) {
-        throw new WeightMismatchError(
-          `weight ${value.name} has shape ${formatShape(info.shape)}, expected ${formatShape(value.shape)}`,
-        );
+      // A fused weight is its parts stacked row-wise; a plain one is a part of its own.
+      const out = new Float32Array(evalNumel(value.shape, {}));
+      let offset = 0;
+      for (const part of weightParts(value)) {
+        checkWeight(weights, part.name, part.shape);
+        const tensor = await weights.read(part.name);
+        decodeToF32(tensor.data, tensor.dtype, out.subarray(offset, offset + tensor.numel));
+        offset += tensor.numel;
       }
-      const tensor = await weights.read(value.name);
-      return decodeToF32(tensor.data, tensor.dtype);
+      return out;
     }
+  }
+}
+
+/** The checkpoint tensors a weight value is made of, with their shapes. */
+export function weightParts(value: Value): { name: string; shape: number[]; offset: number }[] {
+  const shape = value.shape as number[];
+  if (!value.parts) return [{ name: value.name, shape, offset: 0 }];
+  const rowWidth = shape.length === 2 ? shape[1]! : 1;
+  let row = 0;
+  return value.parts.map((part) => {
+    const offset = row * rowWidth;
+    row += part.rows;
+    return { name: part.name, shape: shape.length === 2 ? [part.rows, rowWidth] : [part.rows], offset };
+  });
+}
+
+/** Throws a {@link WeightMismatchError} unless `weights` has `name` with `shape`. */
+export function checkWeight(weights: WeightSource, name: string, shape: readonly number[]): void {
+  const info = weights.info(name);
+  if (!info) throw new WeightMismatchError(`weight ${name} is missing`);
+  if (formatShape(info.shape) !== formatShape(shape)) {
+    throw new WeightMismatchError(`weight ${name} has shape ${formatShape(info.shape)}, expected ${formatShape(shape)}`);
   }
 }
 

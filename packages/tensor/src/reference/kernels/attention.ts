@@ -1,45 +1,88 @@
-import { type KernelFactory, dimOf, fixedDim } from '../kernel.js';
+import type { DimSizes } from '../../graph/dims.js';
+import { type KernelContext, type KernelFactory, dimOf, fixedDim } from '../kernel.js';
+import { rotateRow } from './rope.js';
+
+/** Rows of a matrix inside a larger buffer: row t starts at `offset + t * stride`. */
+interface Rows {
+  data: Float32Array;
+  offset: number;
+  stride: number;
+}
+
+/** The attention op's configuration and its cache and metadata buffers, bound once. */
+interface AttentionBinding {
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  scale: number;
+  window: number;
+  blockSize: number;
+  kCache: Float32Array;
+  vCache: Float32Array;
+  slots: Int32Array;
+  tables: Int32Array;
+  seqLens: Int32Array;
+  queryStart: Int32Array;
+  out: Float32Array;
+  /** Value ids whose dims give this step's sizes. */
+  rowsId: number;
+  tablesId: number;
+  lensId: number;
+}
+
+function bindAttention(ctx: KernelContext, rowsId: number, cacheIds: readonly number[]): AttentionBinding {
+  const [kcId, vcId, slotId, tableId, lensId, startId] = cacheIds as number[];
+  return {
+    numHeads: ctx.op.attrs.numHeads as number,
+    numKvHeads: ctx.op.attrs.numKvHeads as number,
+    headDim: ctx.op.attrs.headDim as number,
+    scale: ctx.op.attrs.scale as number,
+    window: (ctx.op.attrs.slidingWindow as number | null) ?? Infinity,
+    blockSize: fixedDim(ctx, kcId!, 1),
+    kCache: ctx.f32(kcId!),
+    vCache: ctx.f32(vcId!),
+    slots: ctx.i32(slotId!),
+    tables: ctx.i32(tableId!),
+    seqLens: ctx.i32(lensId!),
+    queryStart: ctx.i32(startId!),
+    out: ctx.f32(ctx.op.outputs[0]!),
+    rowsId,
+    tablesId: tableId!,
+    lensId: lensId!,
+  };
+}
 
 /**
- * Paged causal attention (see `OP_DEFS.paged_attention`): writes this step's K/V rows into the
- * cache, then attends each new token to its sequence's cached prefix through the block table.
- * Scores and softmax in f64; every slot and block id is checked against the cache size.
+ * The attention core both ops share: writes this step's K/V rows into the cache, then attends
+ * each new token to its sequence's cached prefix through the block table. Scores and softmax in
+ * f64; every slot and block id is checked against the cache size.
  */
-export const pagedAttention: KernelFactory = (ctx) => {
-  const [qId, kId, vId, kcId, vcId, slotId, tableId, lensId, startId] = ctx.op.inputs as number[];
-  const q = ctx.f32(qId!);
-  const k = ctx.f32(kId!);
-  const v = ctx.f32(vId!);
-  const kCache = ctx.f32(kcId!);
-  const vCache = ctx.f32(vcId!);
-  const slots = ctx.i32(slotId!);
-  const tables = ctx.i32(tableId!);
-  const seqLens = ctx.i32(lensId!);
-  const queryStart = ctx.i32(startId!);
-  const out = ctx.f32(ctx.op.outputs[0]!);
-  const numHeads = ctx.op.attrs.numHeads as number;
-  const numKvHeads = ctx.op.attrs.numKvHeads as number;
-  const headDim = ctx.op.attrs.headDim as number;
-  const scale = ctx.op.attrs.scale as number;
-  const window = (ctx.op.attrs.slidingWindow as number | null) ?? Infinity;
-  const blockSize = fixedDim(ctx, kcId!, 1);
+function makeAttention(b: AttentionBinding, ctx: KernelContext): (q: Rows, k: Rows, v: Rows, dims: DimSizes) => void {
+  const { numHeads, numKvHeads, headDim, scale, window, blockSize, kCache, vCache, slots, tables, seqLens, queryStart, out } = b;
   const numBlocks = kCache.length / (blockSize * numKvHeads * headDim);
   const numSlots = numBlocks * blockSize;
   const group = numHeads / numKvHeads;
   const kvWidth = numKvHeads * headDim;
-  const qWidth = numHeads * headDim;
+  const outWidth = numHeads * headDim;
   let scores = new Float64Array(1024);
   const acc = new Float64Array(headDim);
 
-  return (dims) => {
-    const rows = dimOf(ctx, qId!, 0, dims);
-    const numSeqs = dimOf(ctx, lensId!, 0, dims);
-    const maxBlocks = dimOf(ctx, tableId!, 1, dims);
+  /** The cache row holding `position` of the sequence whose block table starts at `tableBase`. */
+  const cacheRow = (tableBase: number, position: number): number => {
+    const block = tables[tableBase + Math.floor(position / blockSize)]!;
+    if (block < 0 || block >= numBlocks) throw new RangeError(`paged_attention: block ${block} is outside the cache [0, ${numBlocks})`);
+    return block * blockSize + (position % blockSize);
+  };
+
+  return (q, k, v, dims) => {
+    const rows = dimOf(ctx, b.rowsId, 0, dims);
+    const numSeqs = dimOf(ctx, b.lensId, 0, dims);
+    const maxBlocks = dimOf(ctx, b.tablesId, 1, dims);
     for (let t = 0; t < rows; t++) {
       const slot = slots[t]!;
       if (slot < 0 || slot >= numSlots) throw new RangeError(`paged_attention: slot ${slot} is outside the cache [0, ${numSlots})`);
-      kCache.set(k.subarray(t * kvWidth, (t + 1) * kvWidth), slot * kvWidth);
-      vCache.set(v.subarray(t * kvWidth, (t + 1) * kvWidth), slot * kvWidth);
+      kCache.set(k.data.subarray(k.offset + t * k.stride, k.offset + t * k.stride + kvWidth), slot * kvWidth);
+      vCache.set(v.data.subarray(v.offset + t * v.stride, v.offset + t * v.stride + kvWidth), slot * kvWidth);
     }
     for (let s = 0; s < numSeqs; s++) {
       const first = queryStart[s]!;
@@ -55,12 +98,12 @@ export const pagedAttention: KernelFactory = (ctx) => {
         const start = Math.max(0, position + 1 - window);
         for (let h = 0; h < numHeads; h++) {
           const kvHead = Math.floor(h / group);
-          const qBase = t * qWidth + h * headDim;
+          const qBase = q.offset + t * q.stride + h * headDim;
           let max = -Infinity;
           for (let j = start; j <= position; j++) {
             const kBase = cacheRow(tableBase, j) * kvWidth + kvHead * headDim;
             let dot = 0;
-            for (let d = 0; d < headDim; d++) dot += q[qBase + d]! * kCache[kBase + d]!;
+            for (let d = 0; d < headDim; d++) dot += q.data[qBase + d]! * kCache[kBase + d]!;
             const score = dot * scale;
             scores[j] = score;
             if (score > max) max = score;
@@ -73,18 +116,52 @@ export const pagedAttention: KernelFactory = (ctx) => {
             const vBase = cacheRow(tableBase, j) * kvWidth + kvHead * headDim;
             for (let d = 0; d < headDim; d++) acc[d] = acc[d]! + p * vCache[vBase + d]!;
           }
-          for (let d = 0; d < headDim; d++) out[qBase + d] = acc[d]! / total;
+          const oBase = t * outWidth + h * headDim;
+          for (let d = 0; d < headDim; d++) out[oBase + d] = acc[d]! / total;
         }
       }
     }
   };
+}
 
-  /** The cache row holding `position` of the sequence whose block table starts at `tableBase`. */
-  function cacheRow(tableBase: number, position: number): number {
-    const block = tables[tableBase + Math.floor(position / blockSize)]!;
-    if (block < 0 || block >= numBlocks) {
-      throw new RangeError(`paged_attention: block ${block} is outside the cache [0, ${numBlocks})`);
+/** `paged_attention`: q, k and v are separate [T, width] values. */
+export const pagedAttention: KernelFactory = (ctx) => {
+  const [qId, kId, vId, ...rest] = ctx.op.inputs as number[];
+  const b = bindAttention(ctx, qId!, rest);
+  const attend = makeAttention(b, ctx);
+  const rows = (id: number, width: number): Rows => ({ data: ctx.f32(id), offset: 0, stride: width });
+  const q = rows(qId!, b.numHeads * b.headDim);
+  const k = rows(kId!, b.numKvHeads * b.headDim);
+  const v = rows(vId!, b.numKvHeads * b.headDim);
+  return (dims) => attend(q, k, v, dims);
+};
+
+/**
+ * `paged_attention_qkv`: one [T, (H + 2 KV) * D] value holds q | k | v per row. q and k are
+ * rotated into the first columns of each row of a private copy; v is read in place.
+ */
+export const pagedAttentionQkv: KernelFactory = (ctx) => {
+  const [qkvId, posId, freqId, ...rest] = ctx.op.inputs as number[];
+  const b = bindAttention(ctx, qkvId!, rest);
+  const attend = makeAttention(b, ctx);
+  const qkv = ctx.f32(qkvId!);
+  const positions = ctx.i32(posId!);
+  const invFreq = ctx.f32(freqId!);
+  const qWidth = b.numHeads * b.headDim;
+  const kvWidth = b.numKvHeads * b.headDim;
+  const width = qWidth + 2 * kvWidth;
+  const rotated = new Float32Array(qkv.length / width * (qWidth + kvWidth)); // q | k, rotated
+  const half = invFreq.length;
+  const cos = new Float32Array(half);
+  const sin = new Float32Array(half);
+  const q: Rows = { data: rotated, offset: 0, stride: qWidth + kvWidth };
+  const k: Rows = { data: rotated, offset: qWidth, stride: qWidth + kvWidth };
+  const v: Rows = { data: qkv, offset: qWidth + kvWidth, stride: width };
+  return (dims) => {
+    const rows = dimOf(ctx, qkvId!, 0, dims);
+    for (let t = 0; t < rows; t++) {
+      rotateRow(qkv, t * width, rotated, t * (qWidth + kvWidth), b.numHeads + b.numKvHeads, b.headDim, positions[t]!, invFreq, cos, sin);
     }
-    return block * blockSize + (position % blockSize);
-  }
+    attend(q, k, v, dims);
+  };
 };

@@ -27,3 +27,20 @@ export const siluMul: KernelFactory = (ctx) => {
     }
   };
 };
+
+/** out = silu_mul(gate, up) for gate_up rows [gate | up] of width 2I. */
+export const swiglu: KernelFactory = (ctx) => {
+  const inputId = ctx.op.inputs[0]!;
+  const gateUp = ctx.f32(inputId);
+  const out = ctx.f32(ctx.op.outputs[0]!);
+  const half = fixedDim(ctx, inputId, 1) / 2;
+  return (dims) => {
+    const rows = dimOf(ctx, inputId, 0, dims);
+    for (let t = 0; t < rows; t++) {
+      for (let i = 0; i < half; i++) {
+        const g = gateUp[t * 2 * half + i]!;
+        out[t * half + i] = Math.fround(g / (1 + Math.exp(-g))) * gateUp[t * 2 * half + half + i]!;
+      }
+    }
+  };
+};
