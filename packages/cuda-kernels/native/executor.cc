@@ -258,7 +258,7 @@ void Executor::load_files(const std::vector<FileWeight>& weights) {
   cleanup();
 }
 
-void Executor::check_dims(const std::vector<int64_t>& dims, bool use_graph) const {
+void Executor::check_dims(const std::vector<int64_t>& dims) const {
   if (dims.size() != plan_.symbols.size()) {
     throw std::runtime_error("step has " + std::to_string(dims.size()) + " dims, the plan " + std::to_string(plan_.symbols.size()));
   }
@@ -268,7 +268,6 @@ void Executor::check_dims(const std::vector<int64_t>& dims, bool use_graph) cons
                                std::to_string(plan_.symbol_max[i]) + "]");
     }
   }
-  (void)use_graph;
 }
 
 void Executor::launch_ops(const StepContext& ctx) {
@@ -305,7 +304,7 @@ void Executor::launch_ops(const StepContext& ctx) {
 std::vector<std::vector<uint8_t>> Executor::run(const std::vector<int64_t>& dims, const std::vector<std::string>& outputs, bool use_graph) {
   std::lock_guard<std::mutex> lock(mutex_);
   use_graph = use_graph && graphs_enabled_;
-  check_dims(dims, use_graph);
+  check_dims(dims);
   if (poison_) cuda_check(cudaMemsetAsync(arena_, 0xff, plan_.arena_bytes, stream_), "poisoning the arena");
   if (plan_.input_bytes > 0) cuda_check(cudaMemcpyAsync(arena_, pinned_in_, plan_.input_bytes, cudaMemcpyHostToDevice, stream_), "copying step inputs");
   const StepContext ctx{dims, stream_, use_graph};
@@ -363,7 +362,7 @@ std::vector<std::vector<uint8_t>> Executor::run(const std::vector<int64_t>& dims
 
 std::vector<float> Executor::time(const std::vector<int64_t>& dims, int iterations) {
   std::lock_guard<std::mutex> lock(mutex_);
-  check_dims(dims, false);
+  check_dims(dims);
   if (plan_.input_bytes > 0) cuda_check(cudaMemcpyAsync(arena_, pinned_in_, plan_.input_bytes, cudaMemcpyHostToDevice, stream_), "copying step inputs");
   const StepContext ctx{dims, stream_, false};
   launch_ops(ctx);  // warm-up: module loading, cuBLASLt's choice

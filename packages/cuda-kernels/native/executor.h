@@ -100,7 +100,7 @@ class Executor {
   /** Frees everything; safe to call twice. */
   void release();
   void* allocate(size_t bytes, size_t& counter, const std::string& what);
-  void check_dims(const std::vector<int64_t>& dims, bool use_graph) const;
+  void check_dims(const std::vector<int64_t>& dims) const;
   /** The weight `id` and its element range [element, element + count), checked; returns the range's address. */
   uint8_t* weight_range(int32_t id, uint64_t element, uint64_t count, const std::string& what) const;
 
