@@ -7,6 +7,8 @@
 
 #include <cuda_runtime.h>
 
+#include "common/hash.cuh"
+
 namespace ignis::sampling {
 
 struct Params {
@@ -39,16 +41,6 @@ cudaError_t launch(const Params& p, void* workspace, cudaStream_t stream);
 void reference(const float* logits, int rows, int vocab, const float* temperature, const int32_t* top_k,
                const float* top_p, const float* min_p, const uint32_t* seed, const int32_t* step,
                int32_t* out_token, float* out_logprob);
-
-/** MurmurHash3's 32-bit finalizer. */
-__host__ __device__ inline uint32_t fmix32(uint32_t h) {
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
-  return h;
-}
 
 /** The top 24 bits of the draw for (seed, step): uniform() == uniform_bits() / 2^24 exactly. */
 __host__ __device__ inline uint32_t uniform_bits(uint32_t seed, int32_t step) {

@@ -16,6 +16,7 @@
 #include "sampling.cuh"
 
 using namespace ignis::sampling;
+using ignis::fmix32;
 
 #define CHECK_CUDA(call)                                                                               \
   do {                                                                                                 \
