@@ -7,10 +7,11 @@ cd "$(git rev-parse --show-toplevel)"
 pnpm() { npx -y pnpm@10.34.8 "$@"; }
 ../shared/tools/gpu-prep
 pnpm build --output-logs=errors-only
-rm -rf .gpu/app .gpu/bin && mkdir -p .gpu/bin
+rm -rf .gpu/app .gpu/cli .gpu/bin && mkdir -p .gpu/bin
 pnpm --filter ignis-bench deploy --legacy --prod .gpu/app > /dev/null
+pnpm --filter ignis deploy --legacy --prod .gpu/cli > /dev/null
 # tokenizers ships a binary for every platform (64 MB): the GPU machine needs linux-x64-gnu only.
-find .gpu/app -name 'tokenizers.*.node' ! -name 'tokenizers.linux-x64-gnu.node' -delete
+find .gpu/app .gpu/cli -name 'tokenizers.*.node' ! -name 'tokenizers.linux-x64-gnu.node' -delete
 cp packages/cuda-kernels/build/ignis_cuda.node .gpu/
 K=packages/cuda-kernels/kernels
 NVCC="/usr/local/cuda/bin/nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -lineinfo -I$K"

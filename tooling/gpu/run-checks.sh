@@ -26,6 +26,15 @@ step "attention_test" 120 kernels.txt .gpu/bin/attention_test
 step "sampling_test" 120 kernels.txt .gpu/bin/sampling_test
 step "kernel cases vs reference" 300 kernels.txt node $APP/cuda-kernels/dist/gpu-check.js --report "$OUT/kernels.md"
 step "engine on CUDA vs transformers" 240 engine.txt node $APP/engine/dist/gpu-check.js
+FIX=fixtures/models/qwen2-bias-tied
+IDS=$(python3 -c "import json; print(','.join(map(str, json.load(open('$FIX/reference.json'))['prompts'][0]['ids'])))")
+WANT=$(python3 -c "import json; print(json.load(open('$FIX/reference.json'))['prompts'][0]['greedy'])")
+step "ignis generate: --device cuda --dtype float32, --device cpu, and the default (expected: $WANT)" 120 engine.txt bash -c "
+  for args in '--device cuda --dtype float32' '--device cpu' ''; do
+    echo \"\$ ignis generate \$args\"; node .gpu/cli/dist/cli.js generate --model $FIX --prompt-ids $IDS --max-tokens 24 --temperature 0 --ignore-eos --json \$args | tail -1
+  done
+  node .gpu/cli/dist/cli.js generate --model $FIX --prompt 'Hello world' --max-tokens 8 --device cuda"
+step "racecheck: kernel cases (small)" 300 sanitizer.txt compute-sanitizer --tool racecheck --error-exitcode 9 node $APP/cuda-kernels/dist/gpu-check.js --small
 if [ "${1:-}" != quick ]; then
   step "memcheck: kernel cases (small)" 300 sanitizer.txt compute-sanitizer --tool memcheck --error-exitcode 9 node $APP/cuda-kernels/dist/gpu-check.js --small
   step "memcheck: engine decode with split-K attention (1B, 200-token prompt)" 300 sanitizer.txt compute-sanitizer --tool memcheck --error-exitcode 9 node .gpu/app/dist/cli.js latency --model synthetic:llama-3.2-1b --device cuda --input-len 200 --output-len 3 --iterations 1 --warmup 0

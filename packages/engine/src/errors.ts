@@ -19,3 +19,8 @@ export class PromptTooLongError extends Error {
     super(`the prompt has ${promptTokens} tokens; the model's context holds ${maxModelLen}, and at least one must be left to generate`);
   }
 }
+
+/** The model does not fit in the GPU's free memory; the message gives the sizes. */
+export class OutOfGpuMemoryError extends Error {
+  override name = 'OutOfGpuMemoryError';
+}

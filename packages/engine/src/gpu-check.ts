@@ -5,10 +5,11 @@
  * 1. every fixture through the engine on CUDA in float32: transformers' greedy tokens, also with
  *    chunked prefill; in bfloat16: how many greedy tokens agree;
  * 2. every fixture's logits on CUDA (float32 and bfloat16) against transformers';
- * 3. optionally a checkpoint (e.g. 2 layers of Llama-3.1-8B widths) against transformers' logits.
+ * 3. out of GPU memory: reported as such, and the engine loads and generates afterwards;
+ * 4. optionally a checkpoint (e.g. 2 layers of Llama-3.1-8B widths) against transformers' logits.
  * Exit code 1 if float32 greedy tokens differ or an error exceeds its bound.
  */
-import { checkpointLogitsOnCuda, fixtureGreedyOnCuda, fixtureLogitsOnCuda } from './gpu-checks.js';
+import { checkpointLogitsOnCuda, fixtureGreedyOnCuda, fixtureLogitsOnCuda, outOfMemoryOnCuda } from './gpu-checks.js';
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -37,6 +38,9 @@ async function checkFixtures(): Promise<number> {
     for (const c of checks) console.log(`  ${c.fixture} prompt ${c.prompt}: ${c.error.toExponential(2)}`);
     if (!(worst <= bound)) failures++;
   }
+  const oom = await outOfMemoryOnCuda();
+  console.log(`out of memory after ${oom.loaded} 8B models: refused up front: "${oom.refused}"; forced past the check: "${oom.allocation}"; afterwards a new load generates: ${oom.recovered}`);
+  if (!/not enough GPU memory/.test(oom.refused) || !/out of GPU memory/.test(oom.allocation) || !oom.recovered) failures++;
   return failures;
 }
 

@@ -83,3 +83,42 @@ export async function checkpointLogitsOnCuda(dir: string, referenceFile: string)
     await reference.close();
   }
 }
+
+/**
+ * Out of GPU memory, both ways it shows: (1) a load whose weights cannot fit in the free memory is
+ * refused before allocating, saying so; (2) with the KV budget forced (no free-memory check),
+ * loading 8B models until the device is full fails in the native allocation, saying so, and frees
+ * what it took. Then every model is disposed, and a new load generates.
+ */
+export async function outOfMemoryOnCuda(): Promise<{ refused: string; allocation: string; loaded: number; recovered: boolean }> {
+  const held: LLM[] = [];
+  let refused = 'no error';
+  let allocation = 'no error';
+  try {
+    for (let i = 0; i < 16 && refused === 'no error'; i++) {
+      try {
+        held.push(await LLM.load('synthetic:llama-3.1-8b', { device: 'cuda', maxModelLen: 1024 }));
+      } catch (error) {
+        refused = (error as Error).message;
+      }
+    }
+    // What the check refused may still fit (it keeps 10% and 1 GiB back): force loads until one fails.
+    for (let i = 0; i < 4 && allocation === 'no error'; i++) {
+      try {
+        held.push(await LLM.load('synthetic:llama-3.1-8b', { device: 'cuda', maxModelLen: 1024, kvCacheBytes: 2 ** 30 }));
+      } catch (error) {
+        allocation = (error as Error).message;
+      }
+    }
+  } finally {
+    held.forEach((llm) => llm.dispose());
+  }
+  const llm = await LLM.load(fixturePath('llama3-gqa-sharded'), { device: 'cuda', maxModelLen: 256 });
+  try {
+    const reference = readReference('llama3-gqa-sharded').prompts[0]!;
+    const result = await llm.generate(reference.ids, { temperature: 0, maxTokens: 4, ignoreEos: true });
+    return { refused, allocation, loaded: held.length, recovered: result.tokenIds.length === 4 };
+  } finally {
+    llm.dispose();
+  }
+}

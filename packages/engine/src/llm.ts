@@ -5,7 +5,7 @@ import { type DType, type Graph, compile, dtypeBytes, evalNumel, seed32 } from '
 import { BlockAllocator } from './block-allocator.js';
 import { type CacheConfig, planCache } from './cache-config.js';
 import { type Device, type Placement, type Precision, selectBackend } from './device.js';
-import { InvalidParameterError, PromptTooLongError } from './errors.js';
+import { InvalidParameterError, OutOfGpuMemoryError, PromptTooLongError } from './errors.js';
 import { ExecutableRunner, type Runner } from './runner.js';
 import { type SamplingParams, resolveSamplingParams } from './sampling/params.js';
 import { type FinishReason, type ScheduledSequence, Sequence } from './sequence.js';
@@ -68,7 +68,14 @@ function kvBudget(placement: Placement, graph: Graph, maxNumBatchedTokens: numbe
   const { free } = placement.backend.memoryInfo();
   const weights = weightBytes(graph, placement.dtype);
   const activations = compile(graph, { maxDims: { T: maxNumBatchedTokens, S: 1, R: 1, MB: 1 } }).memory.arenaBytes;
-  return Math.max(0, Math.floor(free * utilization) - weights - activations - GPU_HEADROOM_BYTES);
+  const budget = Math.floor(free * utilization) - weights - activations - GPU_HEADROOM_BYTES;
+  if (budget <= 0) {
+    const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+    throw new OutOfGpuMemoryError(
+      `not enough GPU memory: the weights take ${gib(weights)} and the activations ${gib(activations)}, plus ${gib(GPU_HEADROOM_BYTES)} of headroom, and ${gib(free)} are free (gpuMemoryUtilization ${utilization} allows ${gib(free * utilization)})`,
+    );
+  }
+  return budget;
 }
 
 /**
