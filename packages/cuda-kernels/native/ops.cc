@@ -9,6 +9,7 @@
 #include "executor.h"
 #include "gather/gather.cuh"
 #include "kv_write/kv_write.cuh"
+#include "penalties/penalties.cuh"
 #include "rmsnorm/rmsnorm.cuh"
 #include "rope/rope.cuh"
 #include "sampling/sampling.cuh"
@@ -283,6 +284,24 @@ Launch bind_sample(const OpView& v) {
   };
 }
 
+Launch bind_penalties(const OpView& v) {
+  const ValueDesc& logits = v.in(0);
+  if (logits.dtype != DType::F32) throw std::runtime_error("penalties take f32 logits");
+  const auto* in = static_cast<const float*>(v.in_ptr(0));
+  auto* out = static_cast<float*>(v.out_ptr(0));  // the same address when the plan made it in place
+  const auto* tokens = static_cast<const int32_t*>(v.in_ptr(1));
+  const auto* start = static_cast<const int32_t*>(v.in_ptr(2));
+  const auto* output_start = static_cast<const int32_t*>(v.in_ptr(3));
+  const auto* repetition = static_cast<const float*>(v.in_ptr(4));
+  const auto* presence = static_cast<const float*>(v.in_ptr(5));
+  const auto* frequency = static_cast<const float*>(v.in_ptr(6));
+  const int vocab = static_cast<int>(v.fixed(logits, 1));
+  return [=, &logits](const StepContext& s) {
+    return penalties::launch(in, out, tokens, start, output_start, repetition, presence, frequency, static_cast<int>(dim_of(logits, 0, s.dims)),
+                             vocab, s.stream);
+  };
+}
+
 }  // namespace
 
 Launch bind_op(const OpDesc& op, Executor& executor) {
@@ -297,6 +316,7 @@ Launch bind_op(const OpDesc& op, Executor& executor) {
   if (op.kind == "paged_attention") return bind_attention(v, false);
   if (op.kind == "paged_attention_qkv") return bind_attention(v, true);
   if (op.kind == "swiglu") return bind_swiglu(v);
+  if (op.kind == "penalties") return bind_penalties(v);
   if (op.kind == "gather_rows") return bind_gather_rows(v);
   if (op.kind == "sample") return bind_sample(v);
   throw std::runtime_error("the CUDA backend has no kernel for op " + op.kind);

@@ -42,6 +42,7 @@ export function probeCuda(): CudaProbe {
 const SUPPORTED_OPS: ReadonlySet<OpKind> = new Set([
   'paged_attention_qkv',
   'swiglu',
+  'penalties',
   'embedding',
   'rmsnorm',
   'add_rmsnorm',

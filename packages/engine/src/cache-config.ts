@@ -24,8 +24,10 @@ export interface CacheRequest {
 }
 
 /**
- * Sizes the KV cache: room for `maxNumSeqs` sequences of `maxModelLen` tokens, within the byte
- * budget. An explicit maxModelLen that does not fit is an error; the default shrinks to fit.
+ * Sizes the shared KV block pool: as many blocks as the byte budget holds, but no more than
+ * `maxNumSeqs` sequences of `maxModelLen` tokens could use; at least one sequence of
+ * `maxModelLen` tokens must fit. An explicit maxModelLen that does not fit is an error; the
+ * default shrinks to fit.
  */
 export function planCache(spec: ModelSpec, request: CacheRequest): CacheConfig {
   const { blockSize, maxNumSeqs, kvCacheBytes, elementBytes } = request;
@@ -42,14 +44,15 @@ export function planCache(spec: ModelSpec, request: CacheRequest): CacheConfig {
   const bytesPerBlock = spec.numLayers * 2 * blockSize * spec.numKvHeads * spec.headDim * elementBytes;
   const budgetBlocks = Math.floor(kvCacheBytes / bytesPerBlock);
   const wanted = request.maxModelLen ?? spec.maxPositionEmbeddings;
-  const fitting = Math.floor((budgetBlocks - 1) / maxNumSeqs) * blockSize;
+  const fitting = (budgetBlocks - 1) * blockSize; // one sequence alone, block 0 reserved
   if (fitting < 2 || (request.maxModelLen !== undefined && fitting < wanted)) {
     throw new InvalidParameterError(
       'kvCacheBytes',
-      `a KV cache of ${kvCacheBytes} bytes holds ${Math.max(0, fitting)} tokens per sequence for ${maxNumSeqs} sequences; ${wanted} are wanted`,
+      `a KV cache of ${kvCacheBytes} bytes holds ${Math.max(0, fitting)} tokens; one sequence of ${wanted} tokens must fit`,
     );
   }
   const maxModelLen = Math.min(wanted, fitting);
   const maxBlocksPerSeq = Math.ceil(maxModelLen / blockSize);
-  return { blockSize, numBlocks: maxBlocksPerSeq * maxNumSeqs + 1, maxModelLen, maxBlocksPerSeq };
+  const numBlocks = Math.min(budgetBlocks, maxBlocksPerSeq * maxNumSeqs + 1);
+  return { blockSize, numBlocks, maxModelLen, maxBlocksPerSeq };
 }

@@ -1,16 +1,19 @@
 import { randomInt } from 'node:crypto';
 import { CudaBackend } from '@ignis/cuda-kernels';
+import { KvCacheManager } from '@ignis/kv-cache';
 import { type ModelSpec, buildModelGraph, checkWeights, openModel } from '@ignis/models';
-import { type DType, type Graph, compile, dtypeBytes, evalNumel, seed32 } from '@ignis/tensor';
-import { BlockAllocator } from './block-allocator.js';
+import { Scheduler } from '@ignis/scheduler';
+import { type DType, type Graph, compile, dtypeBytes, evalNumel, fmix32, seed32 } from '@ignis/tensor';
+import { AsyncQueue } from './async-queue.js';
 import { type CacheConfig, planCache } from './cache-config.js';
+import type { CompletionDelta, CompletionOutput } from './completion.js';
 import { type Device, type Placement, type Precision, selectBackend } from './device.js';
+import { type EngineEvents, EngineCore, type Outcome, type RequestMetrics } from './engine-core.js';
 import { InvalidParameterError, OutOfGpuMemoryError, PromptTooLongError } from './errors.js';
-import { ExecutableRunner, type Runner } from './runner.js';
+import { Request } from './request.js';
+import { ExecutableRunner } from './runner.js';
 import { type SamplingParams, resolveSamplingParams } from './sampling/params.js';
-import { type FinishReason, type ScheduledSequence, Sequence } from './sequence.js';
-import { StopStrings } from './stop-strings.js';
-import { IncrementalDetokenizer, type Tokenizer, loadTokenizer } from './tokenizer/index.js';
+import { type Tokenizer, loadTokenizer } from './tokenizer/index.js';
 
 /** Options for {@link LLM.load}. */
 export interface LLMOptions {
@@ -22,70 +25,83 @@ export interface LLMOptions {
   readonly gpuMemoryUtilization?: number;
   /** Longest prompt + output; defaults to the model's max_position_embeddings, shrunk to fit the KV budget. */
   readonly maxModelLen?: number;
-  /** Most tokens computed in one step; longer prompts are prefilled in chunks of this size. */
+  /** Most tokens computed in one step; longer prompts are prefilled in chunks (default 512 on the CPU, 8192 on the GPU). */
   readonly maxNumBatchedTokens?: number;
-  /** Tokens per KV-cache block. */
+  /** Most sequences in one step (default 16 on the CPU, 256 on the GPU). */
+  readonly maxNumSeqs?: number;
+  /** Tokens per KV-cache block (default 16). */
   readonly blockSize?: number;
   /** Bytes the KV cache may take (default: 1 GiB on the CPU; what the GPU has left after the weights). */
   readonly kvCacheBytes?: number;
+  /** Reuse the KV of prompt prefixes already computed (default true). */
+  readonly enablePrefixCaching?: boolean;
+  /** Which waiting requests go first: arrival order, or `priority` (lower first). */
+  readonly schedulingPolicy?: 'fcfs' | 'priority';
+  /** Metrics hooks. */
+  readonly events?: EngineEvents;
 }
 
-/** The outcome of one {@link LLM.generate} call. */
-export interface GenerateResult {
+/** Per-request options besides sampling. */
+export interface RequestOptions {
+  /** Under the `priority` policy, lower runs first (default 0). */
+  readonly priority?: number;
+  /** Requests with different salts never share cached prefixes. */
+  readonly cacheSalt?: string;
+}
+
+/** The outcome of one prompt: its n completions (the first one's fields repeated at the top level). */
+export interface GenerateResult extends CompletionOutput {
+  readonly requestId: string;
   readonly promptTokenIds: readonly number[];
-  /** Generated tokens only (a final end-of-sequence token included). */
-  readonly tokenIds: readonly number[];
-  /** Generated text (special tokens skipped, stop string excluded); empty when the model has no tokenizer. */
-  readonly text: string;
-  readonly finishReason: FinishReason;
-  /** Milliseconds to the first generated token, and in total. */
+  readonly outputs: readonly CompletionOutput[];
+  /** Per completion, in index order. */
+  readonly metrics: readonly RequestMetrics[];
+  /** Arrival to the first completion's first token, and to the last completion's end (ms). */
   readonly timeToFirstTokenMs: number;
   readonly totalMs: number;
 }
 
-const DEFAULT_MAX_NUM_BATCHED_TOKENS = 512;
+/** A submitted prompt: iterate it for deltas, await `result`, or `abort()` it. */
+export interface RequestHandle extends AsyncIterable<CompletionDelta> {
+  readonly requestId: string;
+  readonly result: Promise<GenerateResult>;
+  abort(): void;
+}
+
+/** What the engine holds now, and counters since load. */
+export interface EngineStats {
+  readonly waiting: number;
+  readonly running: number;
+  /** Fraction of KV blocks requests hold (cached prefixes no request holds count as free). */
+  readonly kvCacheUsage: number;
+  /** KV blocks in the pool (the null block excluded), free ones (cached or not), and cached ones. */
+  readonly kvBlocks: number;
+  readonly freeKvBlocks: number;
+  readonly cachedKvBlocks: number;
+  /** Prompt tokens of admitted requests (a preempted request's tokens count again when readmitted), and those taken from the prefix cache. */
+  readonly promptTokens: number;
+  readonly reusedPromptTokens: number;
+  readonly preemptions: number;
+  /** Steps run, and tokens computed in them (prefill and decode). */
+  readonly steps: number;
+  readonly computedTokens: number;
+}
+
+const CPU_DEFAULTS = { maxNumBatchedTokens: 512, maxNumSeqs: 16 };
+const GPU_DEFAULTS = { maxNumBatchedTokens: 8192, maxNumSeqs: 256 };
 const DEFAULT_BLOCK_SIZE = 16;
 const CPU_KV_CACHE_BYTES = 1 << 30;
 /** GPU memory kept free besides weights, KV and the step arena: cuBLASLt workspace, kernel scratch, the CUDA context's own. */
 const GPU_HEADROOM_BYTES = 1 << 30;
-
-/** Bytes of every weight of `graph` stored as `dtype`. */
-function weightBytes(graph: Graph, dtype: DType): number {
-  let bytes = 0;
-  for (const v of graph.values) if (v.kind === 'weight') bytes += evalNumel(v.shape, {}) * dtypeBytes(dtype);
-  return bytes;
-}
+/** Most penalty tokens (the prompt and output of the rows with penalties) one step carries. */
+const MAX_PENALTY_TOKENS = 1 << 20;
 
 /**
- * Bytes for the KV cache: 1 GiB on the CPU; on the GPU, the given fraction of its free memory
- * minus the weights and the largest step's activations (as vLLM's gpu_memory_utilization).
- */
-function kvBudget(placement: Placement, graph: Graph, maxNumBatchedTokens: number, utilization: number): number {
-  if (!(placement.backend instanceof CudaBackend)) return CPU_KV_CACHE_BYTES;
-  if (!(utilization > 0 && utilization <= 1)) {
-    throw new InvalidParameterError('gpuMemoryUtilization', `gpuMemoryUtilization must be in (0, 1], got ${utilization}`);
-  }
-  const { free } = placement.backend.memoryInfo();
-  const weights = weightBytes(graph, placement.dtype);
-  const activations = compile(graph, { maxDims: { T: maxNumBatchedTokens, S: 1, R: 1, MB: 1 } }).memory.arenaBytes;
-  const budget = Math.floor(free * utilization) - weights - activations - GPU_HEADROOM_BYTES;
-  if (budget <= 0) {
-    const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
-    throw new OutOfGpuMemoryError(
-      `not enough GPU memory: the weights take ${gib(weights)} and the activations ${gib(activations)}, plus ${gib(GPU_HEADROOM_BYTES)} of headroom, and ${gib(free)} are free (gpuMemoryUtilization ${utilization} allows ${gib(free * utilization)})`,
-    );
-  }
-  return budget;
-}
-
-/**
- * A loaded model. `generate` runs the step loop: each step computes the gap between a
- * sequence's cached and total tokens (in chunks of `maxNumBatchedTokens`), and the step that
- * reaches the end samples the next token, until a stop rule fires.
+ * A loaded model serving many requests at once: in-flight batching over a paged KV cache with
+ * prefix reuse, chunked prefill and preemption (see @ignis/scheduler), one backend call per step.
  */
 export class LLM {
-  private nextSequenceId = 0;
-  private queue: Promise<unknown> = Promise.resolve();
+  private nextRequest = 0;
 
   private constructor(
     readonly spec: ModelSpec,
@@ -94,17 +110,12 @@ export class LLM {
     /** The activation dtype the model computes in. */
     readonly dtype: DType,
     readonly cache: CacheConfig,
-    private readonly runner: Runner,
-    private readonly blocks: BlockAllocator,
-    private readonly eosTokenIds: ReadonlySet<number>,
+    private readonly core: EngineCore,
+    private readonly runner: ExecutableRunner,
     /** Bytes of all weights as the backend stores them: what every decode step must read. */
     readonly weightBytes: number,
+    private readonly scheduler: Scheduler,
   ) {}
-
-  /** Bytes of K and V one token keeps in the cache, over all layers. */
-  get kvBytesPerToken(): number {
-    return this.spec.numLayers * 2 * this.spec.numKvHeads * this.spec.headDim * dtypeBytes(this.dtype);
-  }
 
   /**
    * Loads a Hugging Face model directory (config.json, safetensors, optional tokenizer files), or
@@ -112,10 +123,9 @@ export class LLM {
    */
   static async load(location: string, options: LLMOptions = {}): Promise<LLM> {
     const placement = selectBackend(options.device ?? 'auto', options.dtype ?? 'auto');
-    const maxNumBatchedTokens = options.maxNumBatchedTokens ?? DEFAULT_MAX_NUM_BATCHED_TOKENS;
-    if (!Number.isSafeInteger(maxNumBatchedTokens) || maxNumBatchedTokens < 1) {
-      throw new InvalidParameterError('maxNumBatchedTokens', `maxNumBatchedTokens must be a positive integer, got ${maxNumBatchedTokens}`);
-    }
+    const defaults = placement.device === 'cuda' ? GPU_DEFAULTS : CPU_DEFAULTS;
+    const maxNumBatchedTokens = positive('maxNumBatchedTokens', options.maxNumBatchedTokens ?? defaults.maxNumBatchedTokens);
+    const maxNumSeqs = positive('maxNumSeqs', options.maxNumSeqs ?? defaults.maxNumSeqs);
     const model = await openModel(location);
     try {
       const spec = model.spec;
@@ -124,18 +134,26 @@ export class LLM {
       checkWeights(graph, model);
       const cache = planCache(spec, {
         blockSize,
-        maxNumSeqs: 1,
-        kvCacheBytes: options.kvCacheBytes ?? kvBudget(placement, graph, maxNumBatchedTokens, options.gpuMemoryUtilization ?? 0.9),
+        maxNumSeqs,
+        kvCacheBytes: options.kvCacheBytes ?? kvBudget(placement, graph, maxNumBatchedTokens, maxNumSeqs, options.gpuMemoryUtilization ?? 0.9),
         maxModelLen: options.maxModelLen,
         elementBytes: dtypeBytes(placement.dtype),
       });
-      const plan = compile(graph, { maxDims: { T: maxNumBatchedTokens, S: 1, R: 1, MB: cache.maxBlocksPerSeq } });
+      const maxPenaltyTokens = Math.min(MAX_PENALTY_TOKENS, maxNumSeqs * cache.maxModelLen);
+      const maxDims = { T: maxNumBatchedTokens, S: maxNumSeqs, R: maxNumSeqs, MB: cache.maxBlocksPerSeq, P: maxPenaltyTokens };
+      const plan = compile(graph, { maxDims });
       const executable = await placement.backend.load(plan, model.weights(graph), { loadDims: { NB: cache.numBlocks } });
-      const limits = { blockSize: cache.blockSize, maxNumBatchedTokens, maxNumSeqs: 1, maxBlocksPerSeq: cache.maxBlocksPerSeq };
-      const runner = new ExecutableRunner(executable, limits, placement.device === 'cuda');
+      const kv = new KvCacheManager({ numBlocks: cache.numBlocks, blockSize, enablePrefixCaching: options.enablePrefixCaching ?? true });
+      const limits = { blockSize, maxNumBatchedTokens, maxNumSeqs, maxBlocksPerSeq: cache.maxBlocksPerSeq, maxPenaltyTokens };
+      const runner = new ExecutableRunner(executable, limits, (request) => kv.blockIds(request.id), placement.device === 'cuda');
+      const scheduler = new Scheduler(
+        { maxNumBatchedTokens, maxNumSeqs, policy: options.schedulingPolicy ?? 'fcfs', maxModelLen: cache.maxModelLen },
+        kv,
+      );
       const tokenizer = model.synthetic ? undefined : await loadTokenizer(location);
       const eos = new Set([...spec.eosTokenIds, ...(tokenizer?.eosTokenIds ?? [])]);
-      return new LLM(spec, tokenizer, placement.device, placement.dtype, cache, runner, new BlockAllocator(cache.numBlocks), eos, weightBytes(graph, placement.dtype));
+      const core = new EngineCore(scheduler, kv, runner, tokenizer, eos, cache.maxModelLen, options.events);
+      return new LLM(spec, tokenizer, placement.device, placement.dtype, cache, core, runner, weightBytes(graph, placement.dtype), scheduler);
     } finally {
       await model.close();
     }
@@ -146,81 +164,119 @@ export class LLM {
     return this.cache.maxModelLen;
   }
 
-  /**
-   * Generates a continuation of `prompt` (text, tokenized with special tokens added, or token
-   * ids used as given). Calls are served one at a time, in order.
-   */
-  generate(prompt: string | readonly number[], params: Partial<SamplingParams> = {}): Promise<GenerateResult> {
-    const run = this.queue.then(() => this.generateNow(prompt, params));
-    this.queue = run.catch(() => undefined);
-    return run;
+  /** Bytes of K and V one token keeps in the cache, over all layers. */
+  get kvBytesPerToken(): number {
+    return this.spec.numLayers * 2 * this.spec.numKvHeads * this.spec.headDim * dtypeBytes(this.dtype);
   }
 
-  /** Releases the model's memory. */
+  /** Generates `params.n` completions of `prompt` (text, tokenized with special tokens added, or token ids as given). */
+  async generate(prompt: string | readonly number[], params: Partial<SamplingParams> = {}, options: RequestOptions = {}): Promise<GenerateResult> {
+    return (await this.submit(prompt, params, options)).result;
+  }
+
+  /** Generates a completion for each prompt, all batched together. */
+  generateBatch(prompts: readonly (string | readonly number[])[], params: Partial<SamplingParams> = {}, options: RequestOptions = {}): Promise<GenerateResult[]> {
+    return Promise.all(prompts.map((p) => this.generate(p, params, options)));
+  }
+
+  /** Submits a prompt and returns at once: a handle to iterate for deltas, await, or abort. */
+  stream(prompt: string | readonly number[], params: Partial<SamplingParams> = {}, options: RequestOptions = {}): Promise<RequestHandle> {
+    return this.submit(prompt, params, options);
+  }
+
+  /** What the engine holds now, and counters since load. */
+  stats(): EngineStats {
+    const kv = this.core.cache;
+    const scheduled = this.scheduler.stats;
+    return {
+      waiting: this.scheduler.numWaiting,
+      running: this.scheduler.numRunning,
+      kvCacheUsage: kv.usage,
+      kvBlocks: kv.numBlocks - 1,
+      freeKvBlocks: kv.numFreeBlocks,
+      cachedKvBlocks: kv.numCachedBlocks,
+      promptTokens: scheduled.promptTokens,
+      reusedPromptTokens: scheduled.reusedPromptTokens,
+      preemptions: scheduled.preemptions,
+      steps: scheduled.steps,
+      computedTokens: scheduled.computedTokens,
+    };
+  }
+
+  /** Drops every cached prefix no request holds (true when none is left). */
+  resetPrefixCache(): boolean {
+    return this.core.cache.resetPrefixCache();
+  }
+
+  /** Releases the model's memory. Unfinished requests fail. */
   dispose(): void {
     this.runner.dispose();
   }
 
-  private async generateNow(prompt: string | readonly number[], given: Partial<SamplingParams>): Promise<GenerateResult> {
-    const started = performance.now();
+  private async submit(prompt: string | readonly number[], given: Partial<SamplingParams>, options: RequestOptions): Promise<RequestHandle> {
     const params = resolveSamplingParams(given);
     if (params.stop.length > 0 && !this.tokenizer) {
       throw new InvalidParameterError('stop', 'stop strings need a tokenizer, and this model has no tokenizer.json');
     }
     const promptIds = await this.promptIds(prompt);
-    const seq = new Sequence(this.nextSequenceId++, promptIds, params, params.seed === undefined ? randomInt(2 ** 32) : seed32(params.seed));
-    const detokenizer = this.tokenizer && new IncrementalDetokenizer(this.tokenizer, promptIds, { skipSpecialTokens: true });
-    const stops = new StopStrings(params.stop);
-    let text = '';
-    let firstTokenAt = 0;
-    try {
-      while (!seq.isFinished) {
-        const scheduled = this.schedule(seq);
-        const sampled = await this.runner.step({ scheduled: [scheduled] });
-        seq.numComputed += scheduled.numNewTokens;
-        const token = sampled.get(seq.id);
-        if (!token) continue; // a prefill chunk that did not reach the end of the prompt
-        if (seq.numOutputTokens === 0) firstTokenAt = performance.now();
-        seq.tokenIds.push(token.tokenId);
-        const previous = text.length;
-        if (detokenizer) text += await detokenizer.push([token.tokenId]);
-        this.applyStopRules(seq, token.tokenId);
-        if (seq.isFinished && detokenizer) text += await detokenizer.flush();
-        const scan = stops.scan(text, previous);
-        if (scan.stopAt !== undefined) {
-          text = text.slice(0, scan.stopAt);
-          seq.finishReason = 'stop';
-        }
+    const requestId = `req-${this.nextRequest++}`;
+    const arrival = performance.now();
+    const base = params.seed === undefined ? randomInt(2 ** 32) : seed32(params.seed);
+    const queue = new AsyncQueue<CompletionDelta>();
+    const outcomes: Outcome[] = [];
+    let pending = params.n;
+    let settle!: { resolve: (r: GenerateResult) => void; reject: (e: unknown) => void };
+    const result = new Promise<GenerateResult>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    result.catch(() => undefined); // a caller that only iterates must not see an unhandled rejection
+    const requests = Array.from({ length: params.n }, (_, index) => {
+      // Each completion samples its own stream: the seed mixed with its index.
+      const seed = index === 0 ? base : fmix32((base ^ Math.imul(index, 0x9e3779b9)) >>> 0);
+      return new Request(`${requestId}-${index}`, index, promptIds, params, seed, options.priority ?? 0, arrival, options.cacheSalt);
+    });
+    const finished = (index: number, outcome: Outcome): void => {
+      outcomes[index] = outcome;
+      if (--pending > 0) return;
+      const failure = outcomes.find((o) => 'error' in o);
+      if (failure && 'error' in failure) {
+        queue.fail(failure.error);
+        settle.reject(failure.error);
+        return;
       }
-    } finally {
-      this.blocks.release(seq.blocks);
-    }
-    const finished = performance.now();
-    return {
-      promptTokenIds: promptIds,
-      tokenIds: seq.outputIds,
-      text,
-      finishReason: seq.finishReason!,
-      timeToFirstTokenMs: firstTokenAt - started,
-      totalMs: finished - started,
+      queue.end();
+      settle.resolve(assemble(requestId, promptIds, outcomes as Extract<Outcome, { output: unknown }>[]));
     };
-  }
-
-  /** This step's share for `seq`: as many of its uncomputed tokens as fit, with blocks for them. */
-  private schedule(seq: Sequence): ScheduledSequence {
-    const numNewTokens = Math.min(seq.numTokens - seq.numComputed, this.runner.limits.maxNumBatchedTokens);
-    const blocksNeeded = Math.ceil((seq.numComputed + numNewTokens) / this.cache.blockSize) - seq.blocks.length;
-    if (blocksNeeded > 0) {
-      const blocks = this.blocks.allocate(blocksNeeded);
-      if (!blocks) throw new Error(`KV cache exhausted: ${blocksNeeded} blocks needed, ${this.blocks.numFree} free`);
-      seq.blocks.push(...blocks);
-    }
-    return { seq, numNewTokens, sample: seq.numComputed + numNewTokens === seq.numTokens };
-  }
-
-  private applyStopRules(seq: Sequence, tokenId: number): void {
-    if (!seq.params.ignoreEos && this.eosTokenIds.has(tokenId)) seq.finishReason = 'stop';
-    else if (seq.numOutputTokens >= seq.params.maxTokens || seq.numTokens >= this.cache.maxModelLen) seq.finishReason = 'length';
+    // With n > 1 the other completions start once the first has computed the prompt, so that they
+    // find its full blocks in the prefix cache instead of computing them again.
+    let siblingsSubmitted = params.n === 1;
+    const submitSiblings = (): void => {
+      if (siblingsSubmitted) return;
+      siblingsSubmitted = true;
+      for (const request of requests.slice(1)) {
+        this.core.submit(request, (delta) => queue.push(delta), (outcome) => finished(request.index, outcome));
+      }
+    };
+    this.core.submit(
+      requests[0]!,
+      (delta) => {
+        queue.push(delta);
+        submitSiblings();
+      },
+      (outcome) => {
+        if ('error' in outcome && !siblingsSubmitted) {
+          siblingsSubmitted = true;
+          for (const request of requests.slice(1)) finished(request.index, outcome);
+        }
+        submitSiblings();
+        finished(0, outcome);
+      },
+    );
+    const abort = (): void => {
+      submitSiblings();
+      for (const request of requests) this.core.abort(request.id);
+    };
+    return { requestId, result, abort, [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator]() };
   }
 
   private async promptIds(prompt: string | readonly number[]): Promise<number[]> {
@@ -233,10 +289,57 @@ export class LLM {
     }
     if (ids.length === 0) throw new InvalidParameterError('prompt', 'the prompt is empty');
     const bad = ids.find((id) => !Number.isSafeInteger(id) || id < 0 || id >= this.spec.vocabSize);
-    if (bad !== undefined) {
-      throw new InvalidParameterError('prompt', `token id ${bad} is outside the vocabulary [0, ${this.spec.vocabSize})`);
-    }
+    if (bad !== undefined) throw new InvalidParameterError('prompt', `token id ${bad} is outside the vocabulary [0, ${this.spec.vocabSize})`);
     if (ids.length >= this.cache.maxModelLen) throw new PromptTooLongError(ids.length, this.cache.maxModelLen);
     return ids;
   }
+}
+
+function assemble(requestId: string, promptIds: readonly number[], outcomes: readonly { output: CompletionOutput; metrics: RequestMetrics }[]): GenerateResult {
+  const outputs = outcomes.map((o) => o.output);
+  const metrics = outcomes.map((o) => o.metrics);
+  return {
+    ...outputs[0]!,
+    requestId,
+    promptTokenIds: promptIds,
+    outputs,
+    metrics,
+    timeToFirstTokenMs: metrics[0]!.timeToFirstTokenMs,
+    totalMs: Math.max(...metrics.map((m) => m.totalMs)),
+  };
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidParameterError(name, `${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+/** Bytes of every weight of `graph` stored as `dtype`. */
+function weightBytes(graph: Graph, dtype: DType): number {
+  let bytes = 0;
+  for (const v of graph.values) if (v.kind === 'weight') bytes += evalNumel(v.shape, {}) * dtypeBytes(dtype);
+  return bytes;
+}
+
+/**
+ * Bytes for the KV cache: 1 GiB on the CPU; on the GPU, the given fraction of its free memory
+ * minus the weights and the largest step's activations (as vLLM's gpu_memory_utilization).
+ */
+function kvBudget(placement: Placement, graph: Graph, maxNumBatchedTokens: number, maxNumSeqs: number, utilization: number): number {
+  if (!(placement.backend instanceof CudaBackend)) return CPU_KV_CACHE_BYTES;
+  if (!(utilization > 0 && utilization <= 1)) {
+    throw new InvalidParameterError('gpuMemoryUtilization', `gpuMemoryUtilization must be in (0, 1], got ${utilization}`);
+  }
+  const { free } = placement.backend.memoryInfo();
+  const weights = weightBytes(graph, placement.dtype);
+  const maxDims = { T: maxNumBatchedTokens, S: maxNumSeqs, R: maxNumSeqs, MB: 1, P: MAX_PENALTY_TOKENS };
+  const activations = compile(graph, { maxDims }).memory.arenaBytes;
+  const budget = Math.floor(free * utilization) - weights - activations - GPU_HEADROOM_BYTES;
+  if (budget <= 0) {
+    const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+    throw new OutOfGpuMemoryError(
+      `not enough GPU memory: the weights take ${gib(weights)} and the activations ${gib(activations)}, plus ${gib(GPU_HEADROOM_BYTES)} of headroom, and ${gib(free)} are free (gpuMemoryUtilization ${utilization} allows ${gib(free * utilization)})`,
+    );
+  }
+  return budget;
 }

@@ -1,9 +1,9 @@
 import { LOGPROBS_OUTPUT, TOKENS_OUTPUT } from '@ignis/models';
 import type { Executable } from '@ignis/tensor';
-import type { StepPlan } from './sequence.js';
-import { type PackLimits, StepPacker } from './step-inputs.js';
+import type { Request } from './request.js';
+import { type PackLimits, type PackedRow, StepPacker } from './step-inputs.js';
 
-/** One sampled token and its log-probability under the model's unmodified distribution. */
+/** One sampled token and its log-probability. */
 export interface SampledToken {
   readonly tokenId: number;
   readonly logprob: number;
@@ -12,35 +12,52 @@ export interface SampledToken {
 /** What the engine asks of a model runner: one call per step, sampled tokens back. */
 export interface Runner {
   readonly limits: PackLimits;
-  /** Runs one step; returns the token sampled for each sequence that samples, by sequence id. */
-  step(plan: StepPlan): Promise<Map<number, SampledToken>>;
+  /** Runs one step; returns the token sampled for each row that samples, by request. */
+  step(rows: readonly PackedRow[]): Promise<Map<Request, SampledToken>>;
   dispose(): void;
 }
 
-/** Runs a compiled plan (built with sampling) on a loaded executable: the backend samples. */
+/** Batch sizes that get their own CUDA graph: powers of two up to the largest batch. */
+export function graphBuckets(maxNumSeqs: number): number[] {
+  const buckets: number[] = [];
+  for (let b = 1; b < maxNumSeqs; b *= 2) buckets.push(b);
+  buckets.push(maxNumSeqs);
+  return buckets;
+}
+
+/**
+ * Runs a compiled plan (built with sampling) on a loaded executable: the backend samples. With
+ * `graphs`, decode steps (one token per sequence, every sequence sampling) are padded to the
+ * next batch bucket with fixed-shape inputs, so that each bucket's step is captured once as a
+ * CUDA graph and replayed.
+ */
 export class ExecutableRunner implements Runner {
   private readonly packer: StepPacker;
+  private readonly buckets: number[];
 
-  /** `graphs`: mark decode steps (one token per sequence) for capture and replay (CUDA graphs). */
   constructor(
     private readonly executable: Executable,
     readonly limits: PackLimits,
+    blocksOf: (request: Request) => readonly number[],
     private readonly graphs = false,
   ) {
-    this.packer = new StepPacker(limits);
+    this.packer = new StepPacker(limits, blocksOf);
+    this.buckets = graphBuckets(limits.maxNumSeqs);
   }
 
-  async step(plan: StepPlan): Promise<Map<number, SampledToken>> {
-    const decode = this.graphs && plan.scheduled.every((s) => s.numNewTokens === 1 && s.sample);
-    const inputs = this.packer.pack(plan, decode);
-    const outputs = await this.executable.run(decode ? { ...inputs, graph: true } : inputs, [TOKENS_OUTPUT, LOGPROBS_OUTPUT]);
+  async step(rows: readonly PackedRow[]): Promise<Map<Request, SampledToken>> {
+    const decode = this.graphs && rows.length > 0 && rows.every((r) => r.numNewTokens === 1 && r.sample);
+    const inputs = decode
+      ? { ...this.packer.pack(rows, { padTo: this.buckets.find((b) => b >= rows.length)!, fixedShape: true }), graph: true }
+      : this.packer.pack(rows);
+    const outputs = await this.executable.run(inputs, [TOKENS_OUTPUT, LOGPROBS_OUTPUT]);
     const tokens = outputs[TOKENS_OUTPUT]!.data;
     const logprobs = outputs[LOGPROBS_OUTPUT]!.data;
-    const sampled = new Map<number, SampledToken>();
+    const sampled = new Map<Request, SampledToken>();
     let row = 0;
-    for (const { seq, sample } of plan.scheduled) {
+    for (const { request, sample } of rows) {
       if (!sample) continue;
-      sampled.set(seq.id, { tokenId: tokens[row]!, logprob: logprobs[row]! });
+      sampled.set(request, { tokenId: tokens[row]!, logprob: logprobs[row]! });
       row++;
     }
     return sampled;

@@ -1,6 +1,7 @@
 import { STEP_INPUTS } from '@ignis/models';
 import type { StepInputs } from '@ignis/tensor';
-import type { StepPlan } from './sequence.js';
+import type { Request } from './request.js';
+import { hasPenalties } from './sampling/params.js';
 
 /** Capacity of the packing buffers (the compiled plan's maxima). */
 export interface PackLimits {
@@ -8,100 +9,167 @@ export interface PackLimits {
   readonly maxNumBatchedTokens: number;
   readonly maxNumSeqs: number;
   readonly maxBlocksPerSeq: number;
+  /** Most penalty tokens (prompt + output of the rows with penalties) one step can carry. */
+  readonly maxPenaltyTokens: number;
+}
+
+/** One request's share of a step (the scheduler's ScheduledRequest). */
+export interface PackedRow {
+  readonly request: Request;
+  readonly numNewTokens: number;
+  readonly sample: boolean;
+}
+
+/** How to pack: `graph` pads to a decode bucket of `rows` rows with full-width block tables. */
+export interface PackOptions {
+  /** Pad the step to exactly this many sequences (dummy decode rows in the null block). */
+  readonly padTo?: number;
+  /** Block tables span every possible block, and penalty tokens their maximum: dims depend on the batch size alone (CUDA graphs). */
+  readonly fixedShape?: boolean;
 }
 
 /**
- * Packs a step plan into the flat arrays every backend takes (see `STEP_INPUTS`). Buffers are
- * allocated once and reused; each step passes views of the used prefix.
+ * Packs a step into the flat arrays every backend takes (see `STEP_INPUTS`): token ids,
+ * positions, slot mapping, block tables, lengths, query starts, logit rows, and per logit row
+ * its sampling and penalty parameters. Buffers are allocated once and reused.
  */
 export class StepPacker {
-  private readonly tokenIds: Int32Array;
-  private readonly positions: Int32Array;
-  private readonly slotMapping: Int32Array;
-  private readonly blockTables: Int32Array;
-  private readonly seqLens: Int32Array;
-  private readonly queryStart: Int32Array;
-  private readonly logitsIndices: Int32Array;
-  private readonly temperature: Float32Array;
-  private readonly topK: Int32Array;
-  private readonly topP: Float32Array;
-  private readonly minP: Float32Array;
-  private readonly seed: Int32Array;
-  private readonly sampleStep: Int32Array;
+  private readonly i32 = new Map<string, Int32Array>();
+  private readonly f32 = new Map<string, Float32Array>();
 
-  constructor(private readonly limits: PackLimits) {
-    this.tokenIds = new Int32Array(limits.maxNumBatchedTokens);
-    this.positions = new Int32Array(limits.maxNumBatchedTokens);
-    this.slotMapping = new Int32Array(limits.maxNumBatchedTokens);
-    this.blockTables = new Int32Array(limits.maxNumSeqs * limits.maxBlocksPerSeq);
-    this.seqLens = new Int32Array(limits.maxNumSeqs);
-    this.queryStart = new Int32Array(limits.maxNumSeqs + 1);
-    this.logitsIndices = new Int32Array(limits.maxNumSeqs);
-    this.temperature = new Float32Array(limits.maxNumSeqs);
-    this.topK = new Int32Array(limits.maxNumSeqs);
-    this.topP = new Float32Array(limits.maxNumSeqs);
-    this.minP = new Float32Array(limits.maxNumSeqs);
-    this.seed = new Int32Array(limits.maxNumSeqs);
-    this.sampleStep = new Int32Array(limits.maxNumSeqs);
+  constructor(
+    private readonly limits: PackLimits,
+    /** The KV block ids a request holds, in order. */
+    private readonly blocksOf: (request: Request) => readonly number[],
+  ) {
+    const { maxNumBatchedTokens: T, maxNumSeqs: S, maxBlocksPerSeq: MB, maxPenaltyTokens: P } = limits;
+    for (const [name, n] of [
+      [STEP_INPUTS.tokenIds, T],
+      [STEP_INPUTS.positions, T],
+      [STEP_INPUTS.slotMapping, T],
+      [STEP_INPUTS.blockTables, S * MB],
+      [STEP_INPUTS.seqLens, S],
+      [STEP_INPUTS.queryStart, S + 1],
+      [STEP_INPUTS.logitsIndices, S],
+      [STEP_INPUTS.topK, S],
+      [STEP_INPUTS.seed, S],
+      [STEP_INPUTS.sampleStep, S],
+      [STEP_INPUTS.penaltyTokens, P],
+      [STEP_INPUTS.penaltyStart, S + 1],
+      [STEP_INPUTS.outputStart, S],
+    ] as const) {
+      this.i32.set(name, new Int32Array(n));
+    }
+    for (const name of [STEP_INPUTS.temperature, STEP_INPUTS.topP, STEP_INPUTS.minP, STEP_INPUTS.repetitionPenalty, STEP_INPUTS.presencePenalty, STEP_INPUTS.frequencyPenalty]) {
+      this.f32.set(name, new Float32Array(S));
+    }
   }
 
-  /**
-   * The step's inputs; logit rows (and their sampling parameters) follow the order of sampling
-   * sequences in the plan. With `fullWidth`, block tables span every possible block (padded with
-   * the null block 0), so that the dims of a decode step depend only on its batch size: what a
-   * captured CUDA graph needs.
-   */
-  pack(plan: StepPlan, fullWidth = false): StepInputs {
-    const { blockSize, maxNumBatchedTokens, maxNumSeqs, maxBlocksPerSeq } = this.limits;
-    const numSeqs = plan.scheduled.length;
-    if (numSeqs > maxNumSeqs) throw new RangeError(`step has ${numSeqs} sequences; at most ${maxNumSeqs} fit`);
-    const longest = plan.scheduled.reduce((m, s) => Math.max(m, s.seq.blocks.length), 1);
-    const widest = fullWidth ? maxBlocksPerSeq : longest;
+  /** The step's inputs; logit rows follow the order of sampling rows in `rows`, then padding. */
+  pack(rows: readonly PackedRow[], options: PackOptions = {}): StepInputs {
+    const { blockSize, maxNumBatchedTokens, maxNumSeqs, maxBlocksPerSeq, maxPenaltyTokens } = this.limits;
+    const numSeqs = options.padTo ?? rows.length;
+    if (numSeqs > maxNumSeqs || rows.length > numSeqs) throw new RangeError(`step has ${rows.length} sequences; at most ${maxNumSeqs} fit`);
+    const blocks = rows.map((row) => this.blocksOf(row.request));
+    const longest = blocks.reduce((m, b) => Math.max(m, b.length), 1);
     if (longest > maxBlocksPerSeq) throw new RangeError(`a sequence holds ${longest} blocks; at most ${maxBlocksPerSeq} fit`);
+    const width = options.fixedShape ? maxBlocksPerSeq : longest;
+    const [tokenIds, positions, slots, tables, seqLens, queryStart, logitRows] = this.ints(
+      STEP_INPUTS.tokenIds, STEP_INPUTS.positions, STEP_INPUTS.slotMapping, STEP_INPUTS.blockTables, STEP_INPUTS.seqLens, STEP_INPUTS.queryStart, STEP_INPUTS.logitsIndices,
+    ); // prettier-ignore
+    tables.fill(0, 0, numSeqs * width);
     let t = 0;
-    let rows = 0;
-    this.blockTables.fill(0, 0, numSeqs * widest);
-    plan.scheduled.forEach(({ seq, numNewTokens, sample }, s) => {
+    let r = 0;
+    const sampled: Request[] = [];
+    rows.forEach(({ request, numNewTokens, sample }, s) => {
       if (t + numNewTokens > maxNumBatchedTokens) throw new RangeError(`step has more than ${maxNumBatchedTokens} tokens`);
-      this.queryStart[s] = t;
+      const held = blocks[s]!;
+      queryStart[s] = t;
       for (let j = 0; j < numNewTokens; j++, t++) {
-        const position = seq.numComputed + j;
-        this.tokenIds[t] = seq.tokenIds[position]!;
-        this.positions[t] = position;
-        this.slotMapping[t] = seq.blocks[Math.floor(position / blockSize)]! * blockSize + (position % blockSize);
+        const position = request.numComputedTokens + j;
+        tokenIds[t] = request.tokenIds[position]!;
+        positions[t] = position;
+        slots[t] = held[Math.floor(position / blockSize)]! * blockSize + (position % blockSize);
       }
-      this.seqLens[s] = seq.numComputed + numNewTokens;
-      this.blockTables.set(seq.blocks, s * widest);
+      seqLens[s] = request.numComputedTokens + numNewTokens;
+      tables.set(held, s * width);
       if (sample) {
-        const params = seq.params;
-        this.logitsIndices[rows] = t - 1;
-        this.temperature[rows] = params.temperature;
-        this.topK[rows] = params.topK;
-        this.topP[rows] = params.topP;
-        this.minP[rows] = params.minP;
-        this.seed[rows] = seq.seed | 0;
-        this.sampleStep[rows] = seq.numOutputTokens;
-        rows++;
+        logitRows[r++] = t - 1;
+        sampled.push(request);
       }
     });
-    this.queryStart[numSeqs] = t;
-    return {
-      dims: { T: t, S: numSeqs, R: rows, MB: widest },
-      inputs: {
-        [STEP_INPUTS.tokenIds]: this.tokenIds.subarray(0, t),
-        [STEP_INPUTS.positions]: this.positions.subarray(0, t),
-        [STEP_INPUTS.slotMapping]: this.slotMapping.subarray(0, t),
-        [STEP_INPUTS.blockTables]: this.blockTables.subarray(0, numSeqs * widest),
-        [STEP_INPUTS.seqLens]: this.seqLens.subarray(0, numSeqs),
-        [STEP_INPUTS.queryStart]: this.queryStart.subarray(0, numSeqs + 1),
-        [STEP_INPUTS.logitsIndices]: this.logitsIndices.subarray(0, rows),
-        [STEP_INPUTS.temperature]: this.temperature.subarray(0, rows),
-        [STEP_INPUTS.topK]: this.topK.subarray(0, rows),
-        [STEP_INPUTS.topP]: this.topP.subarray(0, rows),
-        [STEP_INPUTS.minP]: this.minP.subarray(0, rows),
-        [STEP_INPUTS.seed]: this.seed.subarray(0, rows),
-        [STEP_INPUTS.sampleStep]: this.sampleStep.subarray(0, rows),
-      },
+    // Padding rows: one token each at position 0, written to the null block's first slot, with a
+    // context of that one token; their greedy samples are ignored.
+    for (let s = rows.length; s < numSeqs; s++, t++) {
+      queryStart[s] = t;
+      tokenIds[t] = 0;
+      positions[t] = 0;
+      slots[t] = 0;
+      seqLens[s] = 1;
+      logitRows[r++] = t;
+    }
+    queryStart[numSeqs] = t;
+    const penaltyTokens = this.packSampling(sampled, r);
+    const P = options.fixedShape ? maxPenaltyTokens : penaltyTokens;
+    if (penaltyTokens > maxPenaltyTokens) {
+      throw new RangeError(`this step's penalties look at ${penaltyTokens} tokens; at most ${maxPenaltyTokens} fit (raise maxPenaltyTokens)`);
+    }
+    const inputs: Record<string, Int32Array | Float32Array> = {};
+    const sizes: Record<string, number> = {
+      [STEP_INPUTS.tokenIds]: t,
+      [STEP_INPUTS.positions]: t,
+      [STEP_INPUTS.slotMapping]: t,
+      [STEP_INPUTS.blockTables]: numSeqs * width,
+      [STEP_INPUTS.seqLens]: numSeqs,
+      [STEP_INPUTS.queryStart]: numSeqs + 1,
+      [STEP_INPUTS.logitsIndices]: r,
+      [STEP_INPUTS.penaltyTokens]: P,
+      [STEP_INPUTS.penaltyStart]: r + 1,
     };
+    for (const [name, array] of this.i32) inputs[name] = array.subarray(0, sizes[name] ?? r);
+    for (const [name, array] of this.f32) inputs[name] = array.subarray(0, r);
+    return { dims: { T: t, S: numSeqs, R: r, MB: width, P }, inputs };
+  }
+
+  /** Per logit row: sampling parameters and penalty token ranges (padding rows greedy, neutral). Returns the penalty token count. */
+  private packSampling(sampled: readonly Request[], rows: number): number {
+    const [topK, seed, step, penaltyTokens, penaltyStart, outputStart] = this.ints(
+      STEP_INPUTS.topK, STEP_INPUTS.seed, STEP_INPUTS.sampleStep, STEP_INPUTS.penaltyTokens, STEP_INPUTS.penaltyStart, STEP_INPUTS.outputStart,
+    ); // prettier-ignore
+    const [temperature, topP, minP, repetition, presence, frequency] = [
+      STEP_INPUTS.temperature, STEP_INPUTS.topP, STEP_INPUTS.minP, STEP_INPUTS.repetitionPenalty, STEP_INPUTS.presencePenalty, STEP_INPUTS.frequencyPenalty,
+    ].map((name) => this.f32.get(name)!) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array]; // prettier-ignore
+    let p = 0;
+    penaltyStart[0] = 0;
+    for (let r = 0; r < rows; r++) {
+      const request = sampled[r];
+      const params = request?.params;
+      temperature[r] = params?.temperature ?? 0;
+      topK[r] = params?.topK ?? 0;
+      topP[r] = params?.topP ?? 1;
+      minP[r] = params?.minP ?? 0;
+      seed[r] = (request?.seed ?? 0) | 0;
+      step[r] = request?.numOutputTokens ?? 0;
+      repetition[r] = params?.repetitionPenalty ?? 1;
+      presence[r] = params?.presencePenalty ?? 0;
+      frequency[r] = params?.frequencyPenalty ?? 0;
+      outputStart[r] = 0;
+      if (request && params && hasPenalties(params)) {
+        // Repetition looks at the prompt too; frequency and presence only at the output.
+        const from = params.repetitionPenalty !== 1 ? 0 : request.promptIds.length;
+        const count = request.tokenIds.length - from;
+        if (p + count <= penaltyTokens.length) {
+          for (let i = 0; i < count; i++) penaltyTokens[p + i] = request.tokenIds[from + i]!;
+        }
+        outputStart[r] = request.promptIds.length - from;
+        p += count;
+      }
+      penaltyStart[r + 1] = Math.min(p, penaltyTokens.length);
+    }
+    return p;
+  }
+
+  private ints<const Names extends readonly string[]>(...names: Names): { [K in keyof Names]: Int32Array } {
+    return names.map((name) => this.i32.get(name)!) as { [K in keyof Names]: Int32Array };
   }
 }

@@ -33,6 +33,18 @@ export const STEP_INPUTS = {
   seed: 'seed',
   /** i32 [R]: the index of the token being sampled in the request's output (the RNG counter). */
   sampleStep: 'sample_step',
+  /** i32 [P]: per logit row, the tokens its penalties look at (prompt, then output), rows one after another. */
+  penaltyTokens: 'penalty_tokens',
+  /** i32 [R+1]: row r's penalty tokens are penalty_tokens[penalty_start[r] .. penalty_start[r+1]-1]. */
+  penaltyStart: 'penalty_start',
+  /** i32 [R]: where the output tokens begin within a row's penalty tokens. */
+  outputStart: 'output_start',
+  /** f32 [R]: repetition penalty (1: none). */
+  repetitionPenalty: 'repetition_penalty',
+  /** f32 [R]: presence penalty (0: none). */
+  presencePenalty: 'presence_penalty',
+  /** f32 [R]: frequency penalty (0: none). */
+  frequencyPenalty: 'frequency_penalty',
 } as const;
 
 /** Name of the logits output, f32 [R, vocab]. */
@@ -50,7 +62,11 @@ export interface GraphOptions {
   readonly weightDtype?: DType;
   /** Tokens per KV-cache block. */
   readonly blockSize: number;
-  /** Add the `sample` op after the LM head (outputs `tokens` and `logprobs` besides `logits`). */
+  /**
+   * End in sampling: penalties and the `sample` op after the LM head, outputs `tokens` and
+   * `logprobs` (the logits are then consumed in place and not an output). Without it the graph
+   * outputs `logits`.
+   */
   readonly sample?: boolean;
 }
 
@@ -117,10 +133,20 @@ export function buildLlamaGraph(spec: ModelSpec, options: GraphOptions): Graph {
   const normed = b.rmsnorm('final_norm', last, weight('model.norm.weight', [H]), spec.rmsNormEps);
   const head = spec.tieWordEmbeddings ? embedTable : weight('lm_head.weight', [spec.vocabSize, H]);
   const logits = b.linear('lm_head', normed, head, undefined, 'f32');
-  b.output(LOGITS_OUTPUT, logits);
-  if (options.sample) {
+  if (!options.sample) {
+    b.output(LOGITS_OUTPUT, logits);
+  } else {
     const perRow = (name: string, dtype: DType): Value => b.input(name, dtype, ['R']);
-    const [tokens, logprobs] = b.sample('sampler', logits, {
+    const [penalized] = b.op('penalties', 'penalized', [
+      logits,
+      b.input(STEP_INPUTS.penaltyTokens, 'i32', ['P']),
+      b.input(STEP_INPUTS.penaltyStart, 'i32', ['R+1']),
+      perRow(STEP_INPUTS.outputStart, 'i32'),
+      perRow(STEP_INPUTS.repetitionPenalty, 'f32'),
+      perRow(STEP_INPUTS.presencePenalty, 'f32'),
+      perRow(STEP_INPUTS.frequencyPenalty, 'f32'),
+    ], {}); // prettier-ignore
+    const [tokens, logprobs] = b.sample('sampler', penalized!, {
       temperature: perRow(STEP_INPUTS.temperature, 'f32'),
       topK: perRow(STEP_INPUTS.topK, 'i32'),
       topP: perRow(STEP_INPUTS.topP, 'f32'),

@@ -3,6 +3,7 @@ import { ELEMENTWISE_CASES } from '../../kernels/elementwise/elementwise.cases.j
 import { EMBEDDING_CASES } from '../../kernels/embedding/embedding.cases.js';
 import { GATHER_CASES } from '../../kernels/gather/gather.cases.js';
 import { GEMM_CASES } from '../../kernels/gemm/gemm.cases.js';
+import { PENALTIES_CASES } from '../../kernels/penalties/penalties.cases.js';
 import { RMSNORM_CASES } from '../../kernels/rmsnorm/rmsnorm.cases.js';
 import { ROPE_CASES } from '../../kernels/rope/rope.cases.js';
 import { SAMPLING_CASES } from '../../kernels/sampling/sampling.cases.js';
@@ -18,4 +19,5 @@ export const ALL_CASES: readonly OpCase[] = [
   ...GEMM_CASES,
   ...ATTENTION_CASES,
   ...SAMPLING_CASES,
+  ...PENALTIES_CASES,
 ];

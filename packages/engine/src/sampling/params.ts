@@ -18,6 +18,14 @@ export interface SamplingParams {
   readonly stop: readonly string[];
   /** Keep generating past end-of-sequence tokens. */
   readonly ignoreEos: boolean;
+  /** > 1 discourages tokens already in the prompt or output (divides positive logits, multiplies negative ones). */
+  readonly repetitionPenalty: number;
+  /** Subtracted once from the logit of every token already generated. */
+  readonly presencePenalty: number;
+  /** Subtracted from the logit of a generated token once per time it was generated. */
+  readonly frequencyPenalty: number;
+  /** Completions to generate for the prompt (they share its cached blocks). */
+  readonly n: number;
 }
 
 /** Defaults match vLLM's SamplingParams. */
@@ -30,6 +38,10 @@ export const DEFAULT_SAMPLING_PARAMS: SamplingParams = {
   seed: undefined,
   stop: [],
   ignoreEos: false,
+  repetitionPenalty: 1,
+  presencePenalty: 0,
+  frequencyPenalty: 0,
+  n: 1,
 };
 
 function check(condition: boolean, param: string, message: string): void {
@@ -49,5 +61,14 @@ export function resolveSamplingParams(given: Partial<SamplingParams> = {}): Samp
   check(p.seed === undefined || (Number.isSafeInteger(p.seed) && p.seed >= 0), 'seed', `must be a non-negative integer, got ${p.seed}`);
   check(Array.isArray(p.stop) && p.stop.every((s) => typeof s === 'string' && s.length > 0), 'stop', 'must be a list of non-empty strings');
   check(typeof p.ignoreEos === 'boolean', 'ignoreEos', `must be true or false, got ${String(p.ignoreEos)}`);
+  check(isNumber(p.repetitionPenalty) && p.repetitionPenalty > 0, 'repetitionPenalty', `must be a number > 0, got ${p.repetitionPenalty}`);
+  check(isNumber(p.presencePenalty) && Math.abs(p.presencePenalty) <= 2, 'presencePenalty', `must be in [-2, 2], got ${p.presencePenalty}`);
+  check(isNumber(p.frequencyPenalty) && Math.abs(p.frequencyPenalty) <= 2, 'frequencyPenalty', `must be in [-2, 2], got ${p.frequencyPenalty}`);
+  check(Number.isSafeInteger(p.n) && p.n >= 1 && p.n <= 128, 'n', `must be an integer in [1, 128], got ${p.n}`);
   return p;
+}
+
+/** True when the request's penalties would change the logits. */
+export function hasPenalties(p: SamplingParams): boolean {
+  return p.repetitionPenalty !== 1 || p.presencePenalty !== 0 || p.frequencyPenalty !== 0;
 }

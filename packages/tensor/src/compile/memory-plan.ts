@@ -1,5 +1,6 @@
 import { dtypeBytes } from '../dtype.js';
 import { type DimSizes, evalNumel } from '../graph/dims.js';
+import { OP_DEFS } from '../graph/ops.js';
 import type { Graph } from '../graph/types.js';
 
 /** Where one per-step value lives in the step arena. */
@@ -80,7 +81,20 @@ export function planMemory(graph: Graph, maxDims: DimSizes): MemoryPlan {
   for (const value of graph.values) if (value.kind === 'input') allocate(value.id);
   peak = arenaBytes;
   graph.ops.forEach((op, i) => {
-    for (const id of op.outputs) allocate(id);
+    // An in-place op's output takes over its input's bytes when this op is the input's last reader.
+    const over = OP_DEFS[op.op].inPlace;
+    const input = over === undefined ? undefined : op.inputs[over];
+    const takeOver =
+      input !== undefined &&
+      graph.values[input]!.kind === 'activation' &&
+      lastUse.get(input) === i &&
+      slots[input]!.bytes === align(evalNumel(graph.values[op.outputs[0]!]!.shape, maxDims) * dtypeBytes(graph.values[op.outputs[0]!]!.dtype));
+    if (takeOver) {
+      slots[op.outputs[0]!] = slots[input]!;
+      unsharedBytes += slots[input]!.bytes;
+      lastUse.delete(input); // its bytes now belong to the output: never released as the input's
+    }
+    for (const id of op.outputs) if (!slots[id]) allocate(id);
     peak = Math.max(peak, arenaBytes);
     for (const id of new Set(op.inputs)) {
       const kind = graph.values[id]!.kind;

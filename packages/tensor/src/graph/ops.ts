@@ -20,6 +20,11 @@ export type OpAttrs = Readonly<Record<string, AttrValue>>;
 export interface OpDef {
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
+  /**
+   * The input whose memory the (single) output may take over when nothing reads that input
+   * afterwards: the op then works in place (a backend must also accept separate buffers).
+   */
+  readonly inPlace?: number;
   /** Checks the operands and returns the output types; throws {@link GraphError} on a mismatch. */
   infer(inputs: readonly Value[], attrs: OpAttrs): ValueType[];
 }
@@ -203,6 +208,35 @@ export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
       const width = gateUp!.shape[1];
       if (typeof width !== 'number' || width % 2 !== 0) fail('swiglu', `gate_up width must be even, got ${String(width)}`);
       return [{ dtype: gateUp!.dtype, shape: [gateUp!.shape[0]!, width / 2] }];
+    },
+  },
+  /**
+   * Sampling penalties on f32 logits [R, V], as vLLM applies them. Row r's tokens are
+   * tokens[start[r] .. start[r+1]-1]: its prompt, then, from index output_start[r] of that range,
+   * its generated tokens. First, for every distinct token of the prompt and the output, a
+   * repetition penalty: logit / repetition when the logit is positive, logit * repetition
+   * otherwise. Then, over the generated tokens: logit -= frequency * count and logit -= presence
+   * (once per distinct token). Neutral parameters (1, 0, 0) leave a row unchanged.
+   */
+  penalties: {
+    inputs: ['logits', 'tokens', 'start', 'output_start', 'repetition', 'presence', 'frequency'],
+    outputs: ['out'],
+    inPlace: 0,
+    infer([logits, tokens, start, outputStart, repetition, presence, frequency]) {
+      expectRank('penalties', logits!, 2);
+      expectDtype('penalties', logits!, ['f32']);
+      const rows = logits!.shape[0]!;
+      expectRank('penalties', tokens!, 1);
+      expectDtype('penalties', tokens!, INT);
+      expectRank('penalties', start!, 1);
+      expectDtype('penalties', start!, INT);
+      expectDim('penalties', 'start length', start!.shape[0], typeof rows === 'number' ? rows + 1 : `${rows}+1`);
+      for (const [v, dtype] of [[outputStart, 'i32'], [repetition, 'f32'], [presence, 'f32'], [frequency, 'f32']] as const) {
+        expectRank('penalties', v!, 1);
+        expectDtype('penalties', v!, [dtype]);
+        expectDim('penalties', `${v!.name} length`, v!.shape[0], rows);
+      }
+      return [{ dtype: 'f32', shape: logits!.shape }];
     },
   },
   /** out = silu(gate) * up, with silu(x) = x / (1 + exp(-x)). */

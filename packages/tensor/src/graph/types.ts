@@ -66,7 +66,8 @@ export type OpKind =
   | 'gather_rows'
   | 'sample'
   | 'paged_attention_qkv'
-  | 'swiglu';
+  | 'swiglu'
+  | 'penalties';
 
 /** A whole graph: values by id, ops in execution order, named outputs. */
 export interface Graph {

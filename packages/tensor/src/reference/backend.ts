@@ -9,6 +9,7 @@ import { add, siluMul, swiglu } from './kernels/elementwise.js';
 import { embedding, gatherRows } from './kernels/gather.js';
 import { linear } from './kernels/matmul.js';
 import { addRmsnorm, rmsnorm } from './kernels/norm.js';
+import { penalties } from './kernels/penalties.js';
 import { rope } from './kernels/rope.js';
 import { sample } from './kernels/sample.js';
 
@@ -25,6 +26,7 @@ const KERNELS: Readonly<Record<OpKind, KernelFactory>> = {
   sample,
   paged_attention_qkv: pagedAttentionQkv,
   swiglu,
+  penalties,
 };
 
 /** Raised when a weight does not match what the plan expects. */

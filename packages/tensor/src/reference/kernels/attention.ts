@@ -37,7 +37,7 @@ function bindAttention(ctx: KernelContext, rowsId: number, cacheIds: readonly nu
     numKvHeads: ctx.op.attrs.numKvHeads as number,
     headDim: ctx.op.attrs.headDim as number,
     scale: ctx.op.attrs.scale as number,
-    window: (ctx.op.attrs.slidingWindow as number | null) ?? Infinity,
+    window: (ctx.op.attrs.slidingWindow as number | null) ?? 0x3fffffff, // a small integer keeps the loops on integer indices
     blockSize: fixedDim(ctx, kcId!, 1),
     kCache: ctx.f32(kcId!),
     vCache: ctx.f32(vcId!),
@@ -65,7 +65,9 @@ function makeAttention(b: AttentionBinding, ctx: KernelContext): (q: Rows, k: Ro
   const kvWidth = numKvHeads * headDim;
   const outWidth = numHeads * headDim;
   let scores = new Float64Array(1024);
+  let rowBase = new Int32Array(1024); // per context position: where its K/V row starts in the cache
   const acc = new Float64Array(headDim);
+  const qRow = new Float64Array(headDim);
 
   /** The cache row holding `position` of the sequence whose block table starts at `tableBase`. */
   const cacheRow = (tableBase: number, position: number): number => {
@@ -91,37 +93,56 @@ function makeAttention(b: AttentionBinding, ctx: KernelContext): (q: Rows, k: Ro
       if (last - first > contextLen || contextLen > maxBlocks * blockSize) {
         throw new RangeError(`paged_attention: sequence ${s} has ${last - first} new tokens and context ${contextLen}`);
       }
-      if (contextLen > scores.length) scores = new Float64Array(contextLen);
+      if (contextLen > scores.length) {
+        scores = new Float64Array(contextLen);
+        rowBase = new Int32Array(contextLen);
+      }
       const tableBase = s * maxBlocks;
+      for (let j = 0; j < contextLen; j++) rowBase[j] = cacheRow(tableBase, j) * kvWidth;
       for (let t = first; t < last; t++) {
         const position = contextLen - (last - first) + (t - first);
         const start = Math.max(0, position + 1 - window);
         for (let h = 0; h < numHeads; h++) {
           const kvHead = Math.floor(h / group);
           const qBase = q.offset + t * q.stride + h * headDim;
-          let max = -Infinity;
-          for (let j = start; j <= position; j++) {
-            const kBase = cacheRow(tableBase, j) * kvWidth + kvHead * headDim;
-            let dot = 0;
-            for (let d = 0; d < headDim; d++) dot += q.data[qBase + d]! * kCache[kBase + d]!;
-            const score = dot * scale;
-            scores[j] = score;
-            if (score > max) max = score;
-          }
-          let total = 0;
-          acc.fill(0);
-          for (let j = start; j <= position; j++) {
-            const p = Math.exp(scores[j]! - max);
-            total += p;
-            const vBase = cacheRow(tableBase, j) * kvWidth + kvHead * headDim;
-            for (let d = 0; d < headDim; d++) acc[d] = acc[d]! + p * vCache[vBase + d]!;
-          }
+          for (let d = 0; d < headDim; d++) qRow[d] = q.data[qBase + d]!;
+          attendOne(qRow, kCache, vCache, rowBase, kvHead * headDim, start, position, scale, scores, acc);
           const oBase = t * outWidth + h * headDim;
-          for (let d = 0; d < headDim; d++) out[oBase + d] = acc[d]! / total;
+          for (let d = 0; d < headDim; d++) out[oBase + d] = acc[d]!;
         }
       }
     }
   };
+}
+
+/**
+ * One query row against context positions [start, position] of one KV head: softmax(q.K) V into
+ * `acc`. A free function of typed arrays (not a closure over reassigned buffers) so the JIT
+ * keeps its loops tight.
+ */
+function attendOne(
+  qRow: Float64Array, kCache: Float32Array, vCache: Float32Array, rowBase: Int32Array, headOffset: number,
+  start: number, position: number, scale: number, scores: Float64Array, acc: Float64Array,
+): void { // prettier-ignore
+  const headDim = qRow.length;
+  let max = -Infinity;
+  for (let j = start; j <= position; j++) {
+    const kBase = rowBase[j]! + headOffset;
+    let dot = 0;
+    for (let d = 0; d < headDim; d++) dot += qRow[d]! * kCache[kBase + d]!;
+    const score = dot * scale;
+    scores[j] = score;
+    if (score > max) max = score;
+  }
+  let total = 0;
+  acc.fill(0);
+  for (let j = start; j <= position; j++) {
+    const p = Math.exp(scores[j]! - max);
+    total += p;
+    const vBase = rowBase[j]! + headOffset;
+    for (let d = 0; d < headDim; d++) acc[d] = acc[d]! + p * vCache[vBase + d]!;
+  }
+  for (let d = 0; d < headDim; d++) acc[d] = acc[d]! / total;
 }
 
 /** `paged_attention`: q, k and v are separate [T, width] values. */
