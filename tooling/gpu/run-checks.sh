@@ -43,7 +43,7 @@ if [ "${1:-}" != quick ]; then
   step "memcheck: sampling_test --small" 120 sanitizer.txt compute-sanitizer --tool memcheck --error-exitcode 9 .gpu/bin/sampling_test --small
   step "racecheck: sampling_test --small" 180 sanitizer.txt compute-sanitizer --tool racecheck --error-exitcode 9 .gpu/bin/sampling_test --small
   step "2-layer Llama-3.1-8B widths: transformers reference" 300 engine.txt python3 tooling/gpu/llama8b_2layer_reference.py /tmp/l8b2
-  step "2-layer Llama-3.1-8B widths: ours vs transformers" 240 engine.txt node $APP/engine/dist/gpu-check.js --only-checkpoint --checkpoint /tmp/l8b2 --reference /tmp/l8b2/reference-logits.safetensors
+  step "2-layer Llama-3.1-8B widths: ours vs transformers" 240 engine.txt node $APP/engine/dist/gpu-check.js --no-fixtures --checkpoint /tmp/l8b2 --reference /tmp/l8b2/reference-logits.safetensors
   step "kernel benchmarks" 300 bench.txt node $APP/cuda-kernels/dist/gpu-check.js --bench --no-check --report "$OUT/bench-kernels.md"
   step "attention benchmarks" 120 bench.txt .gpu/bin/attention_test --bench --ceiling-gbs "$(nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 && echo 4200 || echo 3000)"
   step "sampling benchmarks" 60 bench.txt .gpu/bin/sampling_test --bench

@@ -57,7 +57,8 @@ program
         `${f(report.requestsPerSecond)} requests/s, ${f(report.outputTokensPerSecond)} output tokens/s, ${f(report.totalTokensPerSecond)} total tokens/s; ` +
         `TTFT p50 ${f(report.timeToFirstTokenMs.p50)} ms, TPOT p50 ${f(report.timePerOutputTokenMs.p50)} ms, E2E p50 ${f(report.endToEndMs.p50)} ms; ` +
         `prefix hit rate ${(100 * report.prefixCacheHitRate).toFixed(1)}%, peak KV usage ${(100 * report.peakKvCacheUsage).toFixed(1)}%, ` +
-        `${report.preemptions} preemptions, ${report.steps} steps of ${f(report.meanBatchSize)} sequences on average\n`,
+        `${report.preemptions} preemptions, ${report.steps} steps of ${f(report.meanBatchSize)} sequences on average; ` +
+        `time in the runner ${(100 * report.runShare).toFixed(1)}%, engine host work ${(100 * report.hostShare).toFixed(1)}%\n`,
     );
     if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   });

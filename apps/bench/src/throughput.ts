@@ -41,6 +41,9 @@ export interface ThroughputReport {
   /** Engine steps, and the mean number of sequences in one. */
   readonly steps: number;
   readonly meanBatchSize: number;
+  /** Share of the wall time in the runner (packing, the device step, reading samples back) and in the engine's host work around it. */
+  readonly runShare: number;
+  readonly hostShare: number;
 }
 
 /**
@@ -51,6 +54,8 @@ export interface ThroughputReport {
 export async function runThroughput(options: ThroughputOptions, log: (line: string) => void): Promise<ThroughputReport> {
   let peakUsage = 0;
   let sequences = 0;
+  let runMs = 0;
+  let hostMs = 0;
   const llm: LLM = await LLM.load(options.model, {
     device: options.device,
     dtype: options.dtype,
@@ -59,9 +64,11 @@ export async function runThroughput(options: ThroughputOptions, log: (line: stri
     maxModelLen: options.inputLen + options.outputLen + 1,
     enablePrefixCaching: options.enablePrefixCaching,
     events: {
-      onStep: ({ scheduled }) => {
+      onStep: (step) => {
         peakUsage = Math.max(peakUsage, llm.stats().kvCacheUsage);
-        sequences += scheduled;
+        sequences += step.scheduled;
+        runMs += step.runMs;
+        hostMs += step.hostMs;
       },
     },
   });
@@ -73,7 +80,7 @@ export async function runThroughput(options: ThroughputOptions, log: (line: stri
     // Warm-up: one short batch so that CUDA graphs and GEMM choices are settled before timing.
     await llm.generateBatch([prompt(options.numRequests), prompt(options.numRequests + 1)], { ...params, maxTokens: 4 });
     const before = llm.stats();
-    [peakUsage, sequences] = [0, 0];
+    [peakUsage, sequences, runMs, hostMs] = [0, 0, 0, 0];
     const started = performance.now();
     let done = 0;
     const results = await Promise.all(
@@ -111,6 +118,8 @@ export async function runThroughput(options: ThroughputOptions, log: (line: stri
       preemptions: after.preemptions - before.preemptions,
       steps,
       meanBatchSize: steps > 0 ? sequences / steps : 0,
+      runShare: runMs / (elapsed * 1000),
+      hostShare: hostMs / (elapsed * 1000),
     };
   } finally {
     llm.dispose();

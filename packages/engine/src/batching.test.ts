@@ -2,7 +2,7 @@ import { fixturePath } from '@ignis/models/testing';
 import { seededRandom } from '@ignis/tensor';
 import { describe, expect, it } from 'vitest';
 import { type GenerateResult, LLM, type LLMOptions } from './llm.js';
-import type { SamplingParams } from './sampling/params.js';
+import { type Job, mixedJobs as mixedVocabJobs, randomTokens as randomVocab } from './mixed-jobs.js';
 
 /**
  * The issue-4 acceptance cases on the reference backend: batching, prefix reuse and preemption
@@ -12,33 +12,8 @@ import type { SamplingParams } from './sampling/params.js';
 const MODEL = fixturePath('llama3-gqa-sharded');
 const VOCAB = 320;
 
-interface Job {
-  readonly prompt: number[];
-  readonly params: Partial<SamplingParams>;
-}
-
-function randomTokens(random: () => number, length: number): number[] {
-  return Array.from({ length }, () => 1 + Math.floor(random() * (VOCAB - 1)));
-}
-
-/** Mixed lengths; a third share a 40-token prefix; most greedy, some seeded sampling, some with penalties. */
-function mixedJobs(count: number, seed: number): Job[] {
-  const random = seededRandom(seed);
-  const shared = randomTokens(random, 40);
-  return Array.from({ length: count }, (_, i) => {
-    const own = randomTokens(random, 1 + Math.floor(random() * 60));
-    const prompt = random() < 1 / 3 ? [...shared, ...own] : own;
-    const maxTokens = 1 + Math.floor(random() * 24);
-    const kind = i % 10;
-    const params: Partial<SamplingParams> =
-      kind < 7
-        ? { temperature: 0, maxTokens, ignoreEos: true }
-        : kind < 9
-          ? { temperature: 0.9, topK: 40, topP: 0.95, seed: i, maxTokens, ignoreEos: true }
-          : { temperature: 0, repetitionPenalty: 1.3, frequencyPenalty: 0.4, presencePenalty: 0.2, maxTokens, ignoreEos: true };
-    return { prompt, params };
-  });
-}
+const randomTokens = (random: () => number, length: number): number[] => randomVocab(random, VOCAB, length);
+const mixedJobs = (count: number, seed: number): Job[] => mixedVocabJobs(count, seed, VOCAB);
 
 async function withLLM<T>(options: LLMOptions, body: (llm: LLM) => Promise<T>): Promise<T> {
   const llm = await LLM.load(MODEL, { device: 'cpu', ...options });

@@ -37,6 +37,8 @@ export class CompletionText {
   private text = '';
   private shown = 0;
   private tokensShown = 0;
+  /** The last delta went out: later calls do nothing (an abort can follow its request's last step). */
+  private closed = false;
 
   constructor(
     private readonly request: Request,
@@ -52,6 +54,7 @@ export class CompletionText {
    * request's finish reason to 'stop'. On a finished request, flushes and emits the last delta.
    */
   async advance(): Promise<void> {
+    if (this.closed) return;
     const request = this.request;
     const fresh = request.outputIds.slice(this.tokensShown);
     const previous = this.text.length;
@@ -67,7 +70,10 @@ export class CompletionText {
     this.tokensShown += fresh.length;
     const delta = { index: request.index, tokenIds: fresh, logprobs, text: this.text.slice(this.shown, until) };
     this.shown = Math.max(this.shown, until);
-    if (request.isFinished) this.emit({ ...delta, finishReason: request.finishReason });
+    if (request.isFinished) {
+      this.closed = true;
+      this.emit({ ...delta, finishReason: request.finishReason });
+    }
     else if (fresh.length > 0) this.emit(delta);
   }
 

@@ -1,9 +1,10 @@
 import { CudaBackend } from '@ignis/cuda-kernels';
 import { openCheckpoint } from '@ignis/models';
 import { FIXTURE_MODELS, fixturePath, loadLogitsModel, promptLogits, readReference, readReferenceLogits } from '@ignis/models/testing';
-import { SafetensorsFile, relativeError } from '@ignis/tensor';
+import { SafetensorsFile, relativeError, seededRandom } from '@ignis/tensor';
 import type { Precision } from './device.js';
 import { LLM } from './llm.js';
+import { type Job, mixedJobs, randomTokens } from './mixed-jobs.js';
 
 /** Greedy tokens of one fixture prompt on the GPU against transformers'. */
 export interface GreedyCheck {
@@ -121,4 +122,72 @@ export async function outOfMemoryOnCuda(): Promise<{ refused: string; allocation
   } finally {
     llm.dispose();
   }
+}
+
+/** How far two runs of the same jobs agree. */
+export interface Agreement {
+  readonly label: string;
+  readonly identical: number;
+  readonly total: number;
+  /** Mean share of each completion's tokens before the first difference. */
+  readonly meanMatchedFraction: number;
+}
+
+/** Each job's tokens: one after another (`alone`), or all submitted at once. */
+async function runJobs(llm: LLM, jobs: readonly Job[], mode: 'alone' | 'together'): Promise<number[][]> {
+  if (mode === 'together') return (await Promise.all(jobs.map((j) => llm.generate(j.prompt, j.params)))).map((r) => [...r.tokenIds]);
+  const outputs: number[][] = [];
+  for (const job of jobs) outputs.push([...(await llm.generate(job.prompt, job.params)).tokenIds]);
+  return outputs;
+}
+
+function agreement(label: string, a: readonly number[][], b: readonly number[][]): Agreement {
+  let identical = 0;
+  let matched = 0;
+  a.forEach((x, i) => {
+    const y = b[i]!;
+    let n = 0;
+    while (n < x.length && x[n] === y[n]) n++;
+    if (n === x.length && x.length === y.length) identical++;
+    matched += n / Math.max(x.length, 1);
+  });
+  return { label, identical, total: a.length, meanMatchedFraction: matched / a.length };
+}
+
+/**
+ * Batching on the GPU. (1) A fixture with 200 mixed jobs (greedy, seeded sampling, penalties):
+ * the CUDA backend batched against the reference backend, and against itself one at a time, in
+ * float32 and bfloat16. (2) The Llama-3.1-8B shape in bf16 (random weights): greedy requests of
+ * 128-token prompts alone against all at once.
+ */
+export async function batchingOnCuda(options: { requests8b?: number } = {}): Promise<Agreement[]> {
+  const fixture = fixturePath('llama3-gqa-sharded');
+  const jobs = mixedJobs(200, 11, 320);
+  const results: Agreement[] = [];
+  const cpu = await LLM.load(fixture, { device: 'cpu' });
+  const reference = await runJobs(cpu, jobs, 'together');
+  cpu.dispose();
+  for (const dtype of ['float32', 'bfloat16'] as const) {
+    const llm = await LLM.load(fixture, { device: 'cuda', dtype, maxModelLen: 256 });
+    try {
+      const together = await runJobs(llm, jobs, 'together');
+      const alone = await runJobs(llm, jobs, 'alone');
+      results.push(agreement(`fixture, ${dtype}: CUDA batched vs reference backend`, together, reference));
+      results.push(agreement(`fixture, ${dtype}: CUDA batched vs CUDA alone`, together, alone));
+    } finally {
+      llm.dispose();
+    }
+  }
+  const count = options.requests8b ?? 64;
+  const llm = await LLM.load('synthetic:llama-3.1-8b', { device: 'cuda', maxModelLen: 256 });
+  try {
+    const random = seededRandom(7);
+    const big = Array.from({ length: count }, () => ({ prompt: randomTokens(random, 128256, 128), params: { temperature: 0, maxTokens: 32, ignoreEos: true } }));
+    const together = await runJobs(llm, big, 'together');
+    const alone = await runJobs(llm, big, 'alone');
+    results.push(agreement(`Llama-3.1-8B shape, bf16, ${count} greedy requests: batched vs alone`, together, alone));
+  } finally {
+    llm.dispose();
+  }
+  return results;
 }

@@ -3,7 +3,7 @@ import { fixturePath, loadLogitsModel, promptLogits, readReference } from '@igni
 import { ReferenceBackend } from '@ignis/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompletionDelta } from './completion.js';
-import type { RequestMetrics } from './engine-core.js';
+import type { RequestMetrics, StepInfo } from './engine-core.js';
 import { LLM } from './llm.js';
 
 const NAME = 'llama3-gqa-sharded';
@@ -13,7 +13,7 @@ const GREEDY = { temperature: 0, maxTokens: 24, ignoreEos: true } as const;
 describe('per-request features', () => {
   let llm: LLM;
   const finished: RequestMetrics[] = [];
-  const steps: { scheduled: number; tokens: number }[] = [];
+  const steps: StepInfo[] = [];
 
   beforeAll(async () => {
     llm = await LLM.load(fixturePath(NAME), {
@@ -93,7 +93,8 @@ describe('per-request features', () => {
     expect(finished.map((m) => m.promptTokens).sort()).toEqual(reference.prompts.map((p) => p.ids.length).sort());
     // Batched: the prompts prefill in one step, then 4 decode steps carry every request.
     expect(steps).toHaveLength(5);
-    expect(steps[1]).toEqual({ scheduled: results.length, tokens: results.length, preempted: 0 });
+    expect(steps[1]).toMatchObject({ scheduled: results.length, tokens: results.length, preempted: 0 });
+    for (const s of steps) expect(Math.min(s.runMs, s.hostMs)).toBeGreaterThanOrEqual(0);
   });
 });
 
