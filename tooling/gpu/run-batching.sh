@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Issue 4 on the GPU machine, in one call: the penalties kernel, batching on CUDA (fixtures and the
-# Llama-3.1-8B shape), offline throughput of ours and of transformers on the same GPU.
+# Issue 4 on the GPU machine, in one call: the penalties and top_logprobs kernels, batching on CUDA
+# (fixtures and the Llama-3.1-8B shape), offline throughput of ours and of transformers on the same
+# GPU, and where our decode step's time goes (per-op profile).
 # Prepared by tooling/gpu/prepare.sh; run from the repository root:  bash tooling/gpu/run-batching.sh
 # Logs go to $OUT (batching.txt, throughput.txt, summary.txt).
 set -uo pipefail
@@ -20,12 +21,17 @@ step() { # step NAME TIMEOUT LOG COMMAND...
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,driver_version --format=csv,noheader | tee "$OUT/summary.txt"
 BENCH="node .gpu/app/dist/cli.js throughput --model synthetic:llama-3.1-8b --device cuda --input-len 128 --output-len 128 --json"
 
-step "penalties kernel cases vs reference" 120 batching.txt node $APP/cuda-kernels/dist/gpu-check.js --only penalties
-step "memcheck: penalties (small)" 120 batching.txt compute-sanitizer --tool memcheck --error-exitcode 9 node $APP/cuda-kernels/dist/gpu-check.js --only penalties --small
+for kernel in penalties top_logprobs; do
+  step "$kernel kernel cases vs reference, and timed" 120 batching.txt node $APP/cuda-kernels/dist/gpu-check.js --only $kernel --bench
+  step "memcheck: $kernel (small)" 120 batching.txt compute-sanitizer --tool memcheck --error-exitcode 9 node $APP/cuda-kernels/dist/gpu-check.js --only $kernel --small
+  step "racecheck: $kernel (small)" 120 batching.txt compute-sanitizer --tool racecheck --error-exitcode 9 node $APP/cuda-kernels/dist/gpu-check.js --only $kernel --small
+done
 step "engine on CUDA: fixtures, out of memory, batching" 420 batching.txt node $APP/engine/dist/gpu-check.js --batching
 step "ours: 1000 requests 128/128, 256 sequences" 300 throughput.txt $BENCH --num-requests 1000
 step "ours: 1000 requests 128/128, 512 sequences" 300 throughput.txt $BENCH --num-requests 1000 --max-num-seqs 512
+step "profile: 256 requests 128/64, eager, per-op GPU time" 180 profile.txt env IGNIS_CUDA_GRAPHS=0 IGNIS_CUDA_PROFILE=1 $BENCH --num-requests 256 --output-len 64
 step "transformers: static batches of 256 (1000 requests), continuous batching (256 requests)" 420 throughput.txt python3 tooling/gpu/transformers_throughput.py static:1000 continuous:256
 grep -h "greedy\|logits (\|batching:\|out of memory\|PASS\|FAIL\|fail" "$OUT/batching.txt" | head -60
 grep -h "tokens/s" "$OUT/throughput.txt"
+cat "$OUT/profile.txt"
 cat "$OUT/summary.txt"

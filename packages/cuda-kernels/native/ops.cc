@@ -13,6 +13,7 @@
 #include "rmsnorm/rmsnorm.cuh"
 #include "rope/rope.cuh"
 #include "sampling/sampling.cuh"
+#include "top_logprobs/top_logprobs.cuh"
 
 namespace ignis {
 namespace {
@@ -302,6 +303,23 @@ Launch bind_penalties(const OpView& v) {
   };
 }
 
+Launch bind_top_logprobs(const OpView& v) {
+  const ValueDesc& logits = v.in(0);
+  if (logits.dtype != DType::F32) throw std::runtime_error("top_logprobs takes f32 logits");
+  const auto* in = static_cast<const float*>(v.in_ptr(0));
+  auto* token = static_cast<int32_t*>(v.out_ptr(0));
+  auto* logprob = static_cast<float*>(v.out_ptr(1));
+  const ValueDesc& out = v.out(0);
+  const int vocab = static_cast<int>(v.fixed(logits, 1));
+  if (dim_of(out, 1, v.ex.max_dims()) > top_logprobs::kMaxCount) {
+    throw std::runtime_error("top_logprobs: at most " + std::to_string(top_logprobs::kMaxCount) + " per row");
+  }
+  return [=, &logits, &out](const StepContext& s) {
+    return top_logprobs::launch(in, token, logprob, static_cast<int>(dim_of(logits, 0, s.dims)), vocab, static_cast<int>(dim_of(out, 1, s.dims)),
+                                s.stream);
+  };
+}
+
 }  // namespace
 
 Launch bind_op(const OpDesc& op, Executor& executor) {
@@ -319,6 +337,7 @@ Launch bind_op(const OpDesc& op, Executor& executor) {
   if (op.kind == "penalties") return bind_penalties(v);
   if (op.kind == "gather_rows") return bind_gather_rows(v);
   if (op.kind == "sample") return bind_sample(v);
+  if (op.kind == "top_logprobs") return bind_top_logprobs(v);
   throw std::runtime_error("the CUDA backend has no kernel for op " + op.kind);
 }
 

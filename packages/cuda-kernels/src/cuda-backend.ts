@@ -43,6 +43,7 @@ const SUPPORTED_OPS: ReadonlySet<OpKind> = new Set([
   'paged_attention_qkv',
   'swiglu',
   'penalties',
+  'top_logprobs',
   'embedding',
   'rmsnorm',
   'add_rmsnorm',

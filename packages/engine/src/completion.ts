@@ -1,4 +1,4 @@
-import type { FinishReason, Request } from './request.js';
+import type { FinishReason, Request, TokenLogprob } from './request.js';
 import { StopStrings } from './stop-strings.js';
 import { IncrementalDetokenizer, type Tokenizer } from './tokenizer/index.js';
 
@@ -8,6 +8,8 @@ export interface CompletionDelta {
   readonly index: number;
   readonly tokenIds: readonly number[];
   readonly logprobs: readonly number[];
+  /** Per token, its most likely alternatives, most likely first (only when `topLogprobs` > 0). */
+  readonly topLogprobs?: readonly (readonly TokenLogprob[])[];
   /** New text (text that may still become part of a stop string is held back until decided). */
   readonly text: string;
   /** Set on the completion's last delta. */
@@ -21,6 +23,8 @@ export interface CompletionOutput {
   readonly tokenIds: readonly number[];
   /** The sampled tokens' log-probabilities. */
   readonly logprobs: readonly number[];
+  /** Per token, its most likely alternatives, most likely first (only when `topLogprobs` > 0). */
+  readonly topLogprobs?: readonly (readonly TokenLogprob[])[];
   /** Generated text, special tokens skipped, stop string excluded; empty without a tokenizer. */
   readonly text: string;
   readonly finishReason: FinishReason;
@@ -67,8 +71,9 @@ export class CompletionText {
     }
     const until = request.isFinished ? this.text.length : scan.safeLength;
     const logprobs = request.logprobs.slice(this.tokensShown);
+    const top = request.params.topLogprobs > 0 ? { topLogprobs: request.topLogprobs.slice(this.tokensShown) } : {};
     this.tokensShown += fresh.length;
-    const delta = { index: request.index, tokenIds: fresh, logprobs, text: this.text.slice(this.shown, until) };
+    const delta = { index: request.index, tokenIds: fresh, logprobs, ...top, text: this.text.slice(this.shown, until) };
     this.shown = Math.max(this.shown, until);
     if (request.isFinished) {
       this.closed = true;
@@ -80,6 +85,7 @@ export class CompletionText {
   /** The completion as it ended. */
   output(): CompletionOutput {
     const r = this.request;
-    return { index: r.index, tokenIds: r.outputIds, logprobs: [...r.logprobs], text: this.text, finishReason: r.finishReason! };
+    const top = r.params.topLogprobs > 0 ? { topLogprobs: [...r.topLogprobs] } : {};
+    return { index: r.index, tokenIds: r.outputIds, logprobs: [...r.logprobs], ...top, text: this.text, finishReason: r.finishReason! };
   }
 }

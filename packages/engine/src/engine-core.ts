@@ -156,7 +156,7 @@ export class EngineCore {
     for (const [request, token] of sampled) {
       const l = this.live.get(request.id);
       if (!l || request.isFinished) continue;
-      request.appendToken(token.tokenId, token.logprob, now);
+      request.appendToken(token.tokenId, token.logprob, now, token.top);
       this.applyStopRules(request, token.tokenId);
       if (request.isFinished) {
         this.scheduler.finish(request.id);

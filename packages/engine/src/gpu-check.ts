@@ -7,11 +7,12 @@
  * 2. every fixture's logits on CUDA (float32 and bfloat16) against transformers';
  * 3. out of GPU memory: reported as such, and the engine loads and generates afterwards;
  * 4. with --batching: batched results against the reference backend and against one request at a
- *    time (fraction identical), on a fixture and on the Llama-3.1-8B shape;
+ *    time (fraction identical), on a fixture and on the Llama-3.1-8B shape; top logprobs against
+ *    the reference backend's;
  * 5. optionally a checkpoint (e.g. 2 layers of Llama-3.1-8B widths) against transformers' logits.
  * Exit code 1 if float32 greedy tokens differ or an error exceeds its bound.
  */
-import { batchingOnCuda, checkpointLogitsOnCuda, fixtureGreedyOnCuda, fixtureLogitsOnCuda, outOfMemoryOnCuda } from './gpu-checks.js';
+import { batchingOnCuda, checkpointLogitsOnCuda, fixtureGreedyOnCuda, fixtureLogitsOnCuda, outOfMemoryOnCuda, topLogprobsOnCuda } from './gpu-checks.js';
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -54,6 +55,9 @@ async function main(): Promise<number> {
       // float32 on the GPU must equal the reference backend except at rare near-ties.
       if (a.label.includes('float32') && a.identical < 0.95 * a.total) failures++;
     }
+    const top = await topLogprobsOnCuda();
+    console.log(`top logprobs (float32): ${top.identical}/${top.lists} lists identical to the reference backend's; largest logprob difference ${top.maxError.toExponential(2)}`);
+    if (top.lists === 0 || top.identical < top.lists || !(top.maxError <= 1e-4)) failures++;
   }
   const dir = option('--checkpoint');
   const reference = option('--reference');

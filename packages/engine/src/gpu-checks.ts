@@ -191,3 +191,32 @@ export async function batchingOnCuda(options: { requests8b?: number } = {}): Pro
   }
   return results;
 }
+
+/** Top logprobs on CUDA (float32) against the reference backend, on a fixture's prompts. */
+export async function topLogprobsOnCuda(): Promise<{ lists: number; identical: number; maxError: number }> {
+  const fixture = fixturePath('llama3-gqa-sharded');
+  const prompts = readReference('llama3-gqa-sharded').prompts.map((p) => p.ids);
+  // Every other request asks for none, so that rows with and without alternatives share steps.
+  const params = (i: number) => ({ temperature: 0, maxTokens: 8, ignoreEos: true, topLogprobs: i % 2 === 0 ? 5 : 0, repetitionPenalty: 1.2 });
+  const run = async (device: 'cpu' | 'cuda') => {
+    const llm = await LLM.load(fixture, { device, dtype: 'float32' });
+    try {
+      return await Promise.all(prompts.map((p, i) => llm.generate(p, params(i))));
+    } finally {
+      llm.dispose();
+    }
+  };
+  const [ours, reference] = [await run('cuda'), await run('cpu')];
+  let lists = 0;
+  let identical = 0;
+  let maxError = 0;
+  ours.forEach((result, i) => {
+    (result.topLogprobs ?? []).forEach((top, k) => {
+      const expected = reference[i]!.topLogprobs![k]!;
+      lists++;
+      if (top.map((t) => t.tokenId).join() === expected.map((t) => t.tokenId).join()) identical++;
+      top.forEach((t, j) => (maxError = Math.max(maxError, Math.abs(t.logprob - expected[j]!.logprob))));
+    });
+  });
+  return { lists, identical, maxError };
+}

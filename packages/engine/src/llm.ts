@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { CudaBackend } from '@ignis/cuda-kernels';
 import { KvCacheManager } from '@ignis/kv-cache';
-import { type ModelSpec, buildModelGraph, checkWeights, openModel } from '@ignis/models';
+import { type ModelSpec, TOP_LOGPROBS_DIM, buildModelGraph, checkWeights, openModel } from '@ignis/models';
 import { Scheduler } from '@ignis/scheduler';
 import { type DType, type Graph, compile, dtypeBytes, evalNumel, fmix32, seed32 } from '@ignis/tensor';
 import { AsyncQueue } from './async-queue.js';
@@ -12,7 +12,7 @@ import { type EngineEvents, EngineCore, type Outcome, type RequestMetrics } from
 import { InvalidParameterError, OutOfGpuMemoryError, PromptTooLongError } from './errors.js';
 import { Request } from './request.js';
 import { ExecutableRunner } from './runner.js';
-import { type SamplingParams, resolveSamplingParams } from './sampling/params.js';
+import { MAX_TOP_LOGPROBS, type SamplingParams, resolveSamplingParams } from './sampling/params.js';
 import { type Tokenizer, loadTokenizer } from './tokenizer/index.js';
 
 /** Options for {@link LLM.load}. */
@@ -140,7 +140,7 @@ export class LLM {
         elementBytes: dtypeBytes(placement.dtype),
       });
       const maxPenaltyTokens = Math.min(MAX_PENALTY_TOKENS, maxNumSeqs * cache.maxModelLen);
-      const maxDims = { T: maxNumBatchedTokens, S: maxNumSeqs, R: maxNumSeqs, MB: cache.maxBlocksPerSeq, P: maxPenaltyTokens };
+      const maxDims = { T: maxNumBatchedTokens, S: maxNumSeqs, R: maxNumSeqs, MB: cache.maxBlocksPerSeq, P: maxPenaltyTokens, [TOP_LOGPROBS_DIM]: MAX_TOP_LOGPROBS };
       const plan = compile(graph, { maxDims });
       const executable = await placement.backend.load(plan, model.weights(graph), { loadDims: { NB: cache.numBlocks } });
       const kv = new KvCacheManager({ numBlocks: cache.numBlocks, blockSize, enablePrefixCaching: options.enablePrefixCaching ?? true });
@@ -332,7 +332,7 @@ function kvBudget(placement: Placement, graph: Graph, maxNumBatchedTokens: numbe
   }
   const { free } = placement.backend.memoryInfo();
   const weights = weightBytes(graph, placement.dtype);
-  const maxDims = { T: maxNumBatchedTokens, S: maxNumSeqs, R: maxNumSeqs, MB: 1, P: MAX_PENALTY_TOKENS };
+  const maxDims = { T: maxNumBatchedTokens, S: maxNumSeqs, R: maxNumSeqs, MB: 1, P: MAX_PENALTY_TOKENS, [TOP_LOGPROBS_DIM]: MAX_TOP_LOGPROBS };
   const activations = compile(graph, { maxDims }).memory.arenaBytes;
   const budget = Math.floor(free * utilization) - weights - activations - GPU_HEADROOM_BYTES;
   if (budget <= 0) {

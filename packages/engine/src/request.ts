@@ -1,6 +1,12 @@
 import type { SchedulerRequest } from '@ignis/scheduler';
 import type { SamplingParams } from './sampling/params.js';
 
+/** A token and its log-probability. */
+export interface TokenLogprob {
+  readonly tokenId: number;
+  readonly logprob: number;
+}
+
 /** Why a completion ended: a stop token or string, a length limit, or the caller cancelled it. */
 export type FinishReason = 'stop' | 'length' | 'abort';
 
@@ -15,6 +21,8 @@ export class Request implements SchedulerRequest {
   finishReason: FinishReason | undefined;
   /** The sampled tokens' log-probabilities, one per output token. */
   readonly logprobs: number[] = [];
+  /** Per output token, the most likely tokens (when `params.topLogprobs` > 0). */
+  readonly topLogprobs: (readonly TokenLogprob[])[] = [];
   /** When the scheduler first gave it a step, and when its first and latest tokens came (ms, performance.now). */
   firstScheduledAt: number | undefined;
   firstTokenAt: number | undefined;
@@ -50,10 +58,11 @@ export class Request implements SchedulerRequest {
     return this.finishReason !== undefined;
   }
 
-  /** Records a sampled token and its timing. */
-  appendToken(tokenId: number, logprob: number, now: number): void {
+  /** Records a sampled token, its log-probability, the most likely alternatives, and its timing. */
+  appendToken(tokenId: number, logprob: number, now: number, top?: readonly TokenLogprob[]): void {
     this.tokenIds.push(tokenId);
     this.logprobs.push(logprob);
+    if (top) this.topLogprobs.push(top);
     if (this.lastTokenAt !== undefined) this.interTokenMs.push(now - this.lastTokenAt);
     this.firstTokenAt ??= now;
     this.lastTokenAt = now;

@@ -132,3 +132,54 @@ describe('repetition, presence and frequency penalties', () => {
     }
   });
 });
+
+describe('top logprobs', () => {
+  it('each token comes with the most likely tokens of the penalized logits and their log-softmax', async () => {
+    const checkpoint = await openCheckpoint(fixturePath(NAME));
+    const model = await loadLogitsModel(checkpoint.spec, new ReferenceBackend(), checkpoint.weights, { dtype: 'f32', maxTokens: 64 });
+    const llm = await LLM.load(fixturePath(NAME), { device: 'cpu' });
+    try {
+      const vocab = checkpoint.spec.vocabSize;
+      const params = { ...GREEDY, maxTokens: 8, topLogprobs: 5, repetitionPenalty: 1.3 };
+      const prompts = reference.prompts.slice(0, 2).map((p) => p.ids);
+      // Batched with a request that asks for none: its output carries none, and nothing else changes.
+      const [withTop, without] = await Promise.all([llm.generate(prompts[0]!, params), llm.generate(prompts[1]!, { ...params, topLogprobs: 0 })]);
+      expect(without!.topLogprobs).toBeUndefined();
+      const ids = [...prompts[0]!];
+      for (const [k, token] of withTop!.tokenIds.entries()) {
+        const all = await promptLogits(model, ids);
+        const row = Array.from(all.subarray((ids.length - 1) * vocab, ids.length * vocab));
+        for (const t of new Set(ids)) row[t] = row[t]! > 0 ? row[t]! / params.repetitionPenalty : row[t]! * params.repetitionPenalty;
+        const normalizer = Math.log(row.reduce((sum, x) => sum + Math.exp(x), 0));
+        const ranked = row.map((x, i) => ({ i, x })).sort((a, b) => b.x - a.x || a.i - b.i).slice(0, 5);
+        const top = withTop!.topLogprobs![k]!;
+        expect(top.map((t) => t.tokenId)).toEqual(ranked.map((r) => r.i));
+        for (const [j, r] of ranked.entries()) expect(top[j]!.logprob).toBeCloseTo(r.x - normalizer, 4);
+        expect(token).toBe(ranked[0]!.i); // greedy: the sampled token is the most likely one, with the same logprob
+        expect(withTop!.logprobs[k]).toBe(top[0]!.logprob);
+        ids.push(token);
+      }
+    } finally {
+      llm.dispose();
+      model.executable.dispose();
+      await checkpoint.close();
+    }
+  });
+
+  it('streamed deltas carry one list per token, and the count is checked', async () => {
+    const llm = await LLM.load(fixturePath(NAME), { device: 'cpu' });
+    try {
+      const handle = await llm.stream(reference.prompts[0]!.ids, { ...GREEDY, maxTokens: 6, topLogprobs: 3 });
+      let tokens = 0;
+      for await (const delta of handle) {
+        expect(delta.topLogprobs).toHaveLength(delta.tokenIds.length);
+        for (const top of delta.topLogprobs!) expect(top).toHaveLength(3);
+        tokens += delta.tokenIds.length;
+      }
+      expect(tokens).toBe(6);
+      await expect(llm.generate([1, 2], { topLogprobs: 21 })).rejects.toThrow(/topLogprobs must be an integer in \[0, 20\], got 21/);
+    } finally {
+      llm.dispose();
+    }
+  });
+});

@@ -1,12 +1,14 @@
-import { LOGPROBS_OUTPUT, TOKENS_OUTPUT } from '@ignis/models';
+import { LOGPROBS_OUTPUT, TOKENS_OUTPUT, TOP_LOGPROBS_DIM, TOP_LOGPROBS_OUTPUT, TOP_TOKENS_OUTPUT } from '@ignis/models';
 import type { Executable } from '@ignis/tensor';
-import type { Request } from './request.js';
+import type { Request, TokenLogprob } from './request.js';
 import { type PackLimits, type PackedRow, StepPacker } from './step-inputs.js';
 
 /** One sampled token and its log-probability. */
 export interface SampledToken {
   readonly tokenId: number;
   readonly logprob: number;
+  /** The most likely tokens, when the request asks for top logprobs. */
+  readonly top?: readonly TokenLogprob[];
 }
 
 /** What the engine asks of a model runner: one call per step, sampled tokens back. */
@@ -46,18 +48,23 @@ export class ExecutableRunner implements Runner {
   }
 
   async step(rows: readonly PackedRow[]): Promise<Map<Request, SampledToken>> {
-    const decode = this.graphs && rows.length > 0 && rows.every((r) => r.numNewTokens === 1 && r.sample);
-    const inputs = decode
-      ? { ...this.packer.pack(rows, { padTo: this.buckets.find((b) => b >= rows.length)!, fixedShape: true }), graph: true }
-      : this.packer.pack(rows);
-    const outputs = await this.executable.run(inputs, [TOKENS_OUTPUT, LOGPROBS_OUTPUT]);
+    const top = rows.reduce((m, r) => (r.sample ? Math.max(m, r.request.params.topLogprobs) : m), 0);
+    // Graphs are captured without top logprobs (L = 0): a step that wants them runs eagerly.
+    const decode = this.graphs && top === 0 && rows.length > 0 && rows.every((r) => r.numNewTokens === 1 && r.sample);
+    const packed = decode ? this.packer.pack(rows, { padTo: this.buckets.find((b) => b >= rows.length)!, fixedShape: true }) : this.packer.pack(rows);
+    const inputs = { ...packed, dims: { ...packed.dims, [TOP_LOGPROBS_DIM]: top }, graph: decode };
+    const outputs = await this.executable.run(inputs, top > 0 ? [TOKENS_OUTPUT, LOGPROBS_OUTPUT, TOP_TOKENS_OUTPUT, TOP_LOGPROBS_OUTPUT] : [TOKENS_OUTPUT, LOGPROBS_OUTPUT]);
     const tokens = outputs[TOKENS_OUTPUT]!.data;
     const logprobs = outputs[LOGPROBS_OUTPUT]!.data;
+    const topTokens = outputs[TOP_TOKENS_OUTPUT]?.data;
+    const topLogprobs = outputs[TOP_LOGPROBS_OUTPUT]?.data;
     const sampled = new Map<Request, SampledToken>();
     let row = 0;
     for (const { request, sample } of rows) {
       if (!sample) continue;
-      sampled.set(request, { tokenId: tokens[row]!, logprob: logprobs[row]! });
+      const wanted = request.params.topLogprobs;
+      const alternatives = wanted > 0 && topTokens && topLogprobs ? topOf(topTokens, topLogprobs, row * top, wanted) : undefined;
+      sampled.set(request, { tokenId: tokens[row]!, logprob: logprobs[row]!, top: alternatives });
       row++;
     }
     return sampled;
@@ -66,4 +73,11 @@ export class ExecutableRunner implements Runner {
   dispose(): void {
     this.executable.dispose();
   }
+}
+
+/** The first `count` entries of one row of the top-logprobs outputs (padding past the vocabulary dropped). */
+function topOf(tokens: ArrayLike<number>, logprobs: ArrayLike<number>, from: number, count: number): TokenLogprob[] {
+  const top: TokenLogprob[] = [];
+  for (let k = 0; k < count && tokens[from + k]! >= 0; k++) top.push({ tokenId: tokens[from + k]!, logprob: logprobs[from + k]! });
+  return top;
 }

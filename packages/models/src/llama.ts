@@ -53,6 +53,11 @@ export const LOGITS_OUTPUT = 'logits';
 export const TOKENS_OUTPUT = 'tokens';
 /** Name of the sampled tokens' log-probability output, f32 [R]. */
 export const LOGPROBS_OUTPUT = 'logprobs';
+/** The dimension a step sets to the most top logprobs any of its rows asks for (0: none computed). */
+export const TOP_LOGPROBS_DIM = 'L';
+/** Names of the top-logprobs outputs, i32 and f32 [R, L]: each row's most likely tokens and their logprobs. */
+export const TOP_TOKENS_OUTPUT = 'top_tokens';
+export const TOP_LOGPROBS_OUTPUT = 'top_logprobs';
 
 /** Options that shape the graph independently of the model. */
 export interface GraphOptions {
@@ -63,9 +68,9 @@ export interface GraphOptions {
   /** Tokens per KV-cache block. */
   readonly blockSize: number;
   /**
-   * End in sampling: penalties and the `sample` op after the LM head, outputs `tokens` and
-   * `logprobs` (the logits are then consumed in place and not an output). Without it the graph
-   * outputs `logits`.
+   * End in sampling: penalties, the top logprobs and the `sample` op after the LM head, outputs
+   * `tokens`, `logprobs`, `top_tokens` and `top_logprobs` (the logits are then consumed in place
+   * and not an output). Without it the graph outputs `logits`.
    */
   readonly sample?: boolean;
 }
@@ -146,6 +151,10 @@ export function buildLlamaGraph(spec: ModelSpec, options: GraphOptions): Graph {
       perRow(STEP_INPUTS.presencePenalty, 'f32'),
       perRow(STEP_INPUTS.frequencyPenalty, 'f32'),
     ], {}); // prettier-ignore
+    // Before sampling, which may reuse the logits' memory; logprobs of the penalized logits, as the sampled token's.
+    const [topTokens, topLogprobs] = b.op('top_logprobs', 'top_logprobs', [penalized!], { count: TOP_LOGPROBS_DIM });
+    b.output(TOP_TOKENS_OUTPUT, topTokens!);
+    b.output(TOP_LOGPROBS_OUTPUT, topLogprobs!);
     const [tokens, logprobs] = b.sample('sampler', penalized!, {
       temperature: perRow(STEP_INPUTS.temperature, 'f32'),
       topK: perRow(STEP_INPUTS.topK, 'i32'),

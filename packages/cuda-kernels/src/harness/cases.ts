@@ -7,6 +7,7 @@ import { PENALTIES_CASES } from '../../kernels/penalties/penalties.cases.js';
 import { RMSNORM_CASES } from '../../kernels/rmsnorm/rmsnorm.cases.js';
 import { ROPE_CASES } from '../../kernels/rope/rope.cases.js';
 import { SAMPLING_CASES } from '../../kernels/sampling/sampling.cases.js';
+import { TOP_LOGPROBS_CASES } from '../../kernels/top_logprobs/top_logprobs.cases.js';
 import type { OpCase } from './case.js';
 
 /** Every kernel's cases, from each kernel folder. */
@@ -20,4 +21,5 @@ export const ALL_CASES: readonly OpCase[] = [
   ...ATTENTION_CASES,
   ...SAMPLING_CASES,
   ...PENALTIES_CASES,
+  ...TOP_LOGPROBS_CASES,
 ];

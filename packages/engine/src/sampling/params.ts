@@ -26,7 +26,16 @@ export interface SamplingParams {
   readonly frequencyPenalty: number;
   /** Completions to generate for the prompt (they share its cached blocks). */
   readonly n: number;
+  /**
+   * How many of the most likely tokens to report, with their log-probabilities, beside each
+   * generated token (0 to {@link MAX_TOP_LOGPROBS}; 0 reports none). Log-probabilities are of the
+   * logits after penalties and before temperature, top-k, top-p and min-p, like the sampled token's.
+   */
+  readonly topLogprobs: number;
 }
+
+/** Most top logprobs a request may ask for per token (OpenAI's limit). */
+export const MAX_TOP_LOGPROBS = 20;
 
 /** Defaults match vLLM's SamplingParams. */
 export const DEFAULT_SAMPLING_PARAMS: SamplingParams = {
@@ -42,6 +51,7 @@ export const DEFAULT_SAMPLING_PARAMS: SamplingParams = {
   presencePenalty: 0,
   frequencyPenalty: 0,
   n: 1,
+  topLogprobs: 0,
 };
 
 function check(condition: boolean, param: string, message: string): void {
@@ -65,6 +75,7 @@ export function resolveSamplingParams(given: Partial<SamplingParams> = {}): Samp
   check(isNumber(p.presencePenalty) && Math.abs(p.presencePenalty) <= 2, 'presencePenalty', `must be in [-2, 2], got ${p.presencePenalty}`);
   check(isNumber(p.frequencyPenalty) && Math.abs(p.frequencyPenalty) <= 2, 'frequencyPenalty', `must be in [-2, 2], got ${p.frequencyPenalty}`);
   check(Number.isSafeInteger(p.n) && p.n >= 1 && p.n <= 128, 'n', `must be an integer in [1, 128], got ${p.n}`);
+  check(Number.isSafeInteger(p.topLogprobs) && p.topLogprobs >= 0 && p.topLogprobs <= MAX_TOP_LOGPROBS, 'topLogprobs', `must be an integer in [0, ${MAX_TOP_LOGPROBS}], got ${p.topLogprobs}`);
   return p;
 }
 

@@ -239,6 +239,29 @@ export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
       return [{ dtype: 'f32', shape: logits!.shape }];
     },
   },
+  /**
+   * The `count` most likely tokens of each row of f32 logits [R, V] and their log-probabilities
+   * (log-softmax of the logits as given: before temperature, top-k or top-p, as vLLM reports
+   * them). Most likely first; equal logits in index order. `count` is a dimension (a number, or a
+   * symbol such as `L` whose size each step sets; 0 computes nothing).
+   */
+  top_logprobs: {
+    inputs: ['logits'],
+    outputs: ['token', 'logprob'],
+    infer([logits], attrs) {
+      expectRank('top_logprobs', logits!, 2);
+      expectDtype('top_logprobs', logits!, ['f32']);
+      const count = attrs.count;
+      if (typeof count !== 'string' && (typeof count !== 'number' || !Number.isInteger(count) || count < 0)) {
+        fail('top_logprobs', `attribute count must be a dimension (an integer >= 0 or a symbol), got ${JSON.stringify(count)}`);
+      }
+      const shape = [logits!.shape[0]!, count];
+      return [
+        { dtype: 'i32', shape },
+        { dtype: 'f32', shape },
+      ];
+    },
+  },
   /** out = silu(gate) * up, with silu(x) = x / (1 + exp(-x)). */
   silu_mul: {
     inputs: ['gate', 'up'],

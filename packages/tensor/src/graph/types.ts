@@ -67,7 +67,8 @@ export type OpKind =
   | 'sample'
   | 'paged_attention_qkv'
   | 'swiglu'
-  | 'penalties';
+  | 'penalties'
+  | 'top_logprobs';
 
 /** A whole graph: values by id, ops in execution order, named outputs. */
 export interface Graph {

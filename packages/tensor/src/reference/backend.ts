@@ -12,6 +12,7 @@ import { addRmsnorm, rmsnorm } from './kernels/norm.js';
 import { penalties } from './kernels/penalties.js';
 import { rope } from './kernels/rope.js';
 import { sample } from './kernels/sample.js';
+import { topLogprobs } from './kernels/top-logprobs.js';
 
 const KERNELS: Readonly<Record<OpKind, KernelFactory>> = {
   embedding,
@@ -27,6 +28,7 @@ const KERNELS: Readonly<Record<OpKind, KernelFactory>> = {
   paged_attention_qkv: pagedAttentionQkv,
   swiglu,
   penalties,
+  top_logprobs: topLogprobs,
 };
 
 /** Raised when a weight does not match what the plan expects. */

@@ -1,5 +1,6 @@
 import { sampleUniform } from '../../random.js';
 import { type KernelFactory, dimOf, fixedDim } from '../kernel.js';
+import { logNormalizer } from './log-softmax.js';
 
 /** The outcome of sampling one row. */
 export interface RowSample {
@@ -32,9 +33,8 @@ export function sampleRow(row: Float32Array, params: RowParams, order: Int32Arra
       argmax = i;
     }
   }
-  let total = 0;
-  for (let i = 0; i < vocab; i++) total += Math.exp(row[i]! - max);
-  const logprobOf = (token: number): number => Math.fround(row[token]! - (max + Math.log(total)));
+  const normalizer = logNormalizer(row);
+  const logprobOf = (token: number): number => Math.fround(row[token]! - normalizer);
   if (params.temperature === 0) return { token: argmax, logprob: logprobOf(argmax) };
 
   const t = params.temperature;
