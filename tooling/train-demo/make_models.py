@@ -37,7 +37,8 @@ from train import Recipe, evaluate, train, windows  # noqa: E402
 VOCAB_SIZE = 4096
 CONTEXT = 512
 MAIN_NAME, DRAFT_NAME = "ignis-demo-10m", "ignis-demo-draft"
-# Tried in order; the one with the lowest validation loss is kept.
+# Tried in order; the one with the lowest validation loss is kept (on 2026-11-21: the first, see
+# docs/benchmarks/2026-11-21-demo-model.md).
 MAIN_RECIPES = [Recipe(steps=800, dropout=0.3), Recipe(steps=1200, dropout=0.4), Recipe(steps=600, dropout=0.2), Recipe(steps=1600, dropout=0.5)]
 DRAFT_RECIPE = Recipe(steps=1500, dropout=0.0, lr=3e-3)
 
