@@ -26,6 +26,7 @@ step "attention_test" 120 kernels.txt .gpu/bin/attention_test
 step "sampling_test" 120 kernels.txt .gpu/bin/sampling_test
 step "kernel cases vs reference" 300 kernels.txt node $APP/cuda-kernels/dist/gpu-check.js --report "$OUT/kernels.md"
 step "engine on CUDA vs transformers" 240 engine.txt node $APP/engine/dist/gpu-check.js
+step "demo models on CUDA vs transformers" 120 engine.txt node $APP/engine/dist/gpu-check.js --no-fixtures --model models/ignis-demo-10m --model models/ignis-demo-draft
 FIX=fixtures/models/qwen2-bias-tied
 IDS=$(python3 -c "import json; print(','.join(map(str, json.load(open('$FIX/reference.json'))['prompts'][0]['ids'])))")
 WANT=$(python3 -c "import json; print(json.load(open('$FIX/reference.json'))['prompts'][0]['greedy'])")

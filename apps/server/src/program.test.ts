@@ -58,7 +58,7 @@ describe('ignis generate', () => {
       [['generate', '--prompt', 'a', '--dtype', 'float64'], 2, /Allowed choices are auto, float32, bfloat16/],
       ...(probeCuda().available ? [] : ([[['generate', '--prompt', 'a', '--device', 'cuda'], 1, /the CUDA backend is not available: /]] as [string[], number, RegExp][])),
       [['generate', '--prompt', 'a', '--model', '/nonexistent'], 1, /cannot read \/nonexistent\/config.json/],
-      [['generate', '--prompt-ids', '1,99999'], 1, /token id 99999 is outside the vocabulary \[0, 320\)/],
+      [['generate', '--prompt-ids', '1,99999'], 1, /token id 99999 is outside the vocabulary \[0, 4096\)/],
       [['generate', '--prompt', 'a', '--max-model-len', '1'], 2, /argument '1' is invalid/],
     ];
     for (const [argv, expectedCode, message] of cases) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Engine checks on the GPU machine (no vitest there):
- *   node dist/gpu-check.js [--no-fixtures] [--batching] [--checkpoint DIR --reference FILE]
+ *   node dist/gpu-check.js [--no-fixtures] [--batching] [--checkpoint DIR --reference FILE] [--model DIR]...
  * 1. every fixture through the engine on CUDA in float32: transformers' greedy tokens, also with
  *    chunked prefill; in bfloat16: how many greedy tokens agree;
  * 2. every fixture's logits on CUDA (float32 and bfloat16) against transformers';
@@ -9,13 +9,35 @@
  * 4. with --batching: batched results against the reference backend and against one request at a
  *    time (fraction identical), on a fixture and on the Llama-3.1-8B shape; top logprobs against
  *    the reference backend's;
- * 5. optionally a checkpoint (e.g. 2 layers of Llama-3.1-8B widths) against transformers' logits.
+ * 5. optionally a checkpoint (e.g. 2 layers of Llama-3.1-8B widths) against transformers' logits;
+ * 6. for each --model DIR (e.g. models/ignis-demo-10m), the greedy continuations of its
+ *    reference.json as check 1 does them.
  * Exit code 1 if float32 greedy tokens differ or an error exceeds its bound.
  */
-import { batchingOnCuda, checkpointLogitsOnCuda, fixtureGreedyOnCuda, fixtureLogitsOnCuda, outOfMemoryOnCuda, topLogprobsOnCuda } from './gpu-checks.js';
+import {
+  type GreedyCheck,
+  batchingOnCuda,
+  checkpointLogitsOnCuda,
+  fixtureGreedyOnCuda,
+  fixtureLogitsOnCuda,
+  greedyOnCuda,
+  outOfMemoryOnCuda,
+  topLogprobsOnCuda,
+} from './gpu-checks.js';
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const options = (name: string): string[] => args.flatMap((a, i) => (a === name && i + 1 < args.length ? [args[i + 1]!] : []));
+
+/** One line for a set of greedy checks against transformers, plus one per continuation that differs; true if all are identical. */
+function reportGreedy(label: string, checks: readonly GreedyCheck[]): boolean {
+  const exact = checks.filter((c) => c.matched === c.total).length;
+  const matched = checks.reduce((a, c) => a + c.matched, 0);
+  const total = checks.reduce((a, c) => a + c.total, 0);
+  console.log(`greedy (${label}): ${exact}/${checks.length} continuations identical to transformers; tokens matched ${matched}/${total}`);
+  for (const c of checks) if (c.matched < c.total) console.log(`  ${c.fixture} prompt ${c.prompt}: first ${c.matched} of ${c.total} match`);
+  return exact === checks.length;
+}
 
 /** Checks 1 and 2; returns the number that failed. */
 async function checkFixtures(): Promise<number> {
@@ -26,13 +48,8 @@ async function checkFixtures(): Promise<number> {
     ['bfloat16', 'bfloat16', undefined],
   ] as const;
   for (const [label, dtype, chunk] of modes) {
-    const checks = await fixtureGreedyOnCuda(dtype, chunk);
-    const exact = checks.filter((c) => c.matched === c.total).length;
-    const matched = checks.reduce((a, c) => a + c.matched, 0);
-    const total = checks.reduce((a, c) => a + c.total, 0);
-    console.log(`greedy (${label}): ${exact}/${checks.length} continuations identical to transformers; tokens matched ${matched}/${total}`);
-    for (const c of checks) if (c.matched < c.total) console.log(`  ${c.fixture} prompt ${c.prompt}: first ${c.matched} of ${c.total} match`);
-    if (dtype === 'float32' && exact < checks.length) failures++;
+    const identical = reportGreedy(label, await fixtureGreedyOnCuda(dtype, chunk));
+    if (dtype === 'float32' && !identical) failures++;
   }
   for (const [dtype, bound] of [['f32', 1e-4], ['bf16', 3e-2]] as const) {
     const checks = await fixtureLogitsOnCuda(dtype);
@@ -66,6 +83,10 @@ async function main(): Promise<number> {
     const theirs = result.transformersBf16Error?.toExponential(3) ?? 'n/a';
     console.log(`checkpoint ${dir} (bf16): logits relative error ${result.error.toExponential(3)} against transformers float32; transformers' own bf16 run: ${theirs}`);
     if (!(result.error <= 3e-2)) failures++;
+  }
+  for (const model of options('--model')) {
+    if (!reportGreedy(`${model}, float32`, await greedyOnCuda(model, 'float32'))) failures++;
+    reportGreedy(`${model}, bfloat16`, await greedyOnCuda(model, 'bfloat16'));
   }
   return failures > 0 ? 1 : 0;
 }

@@ -1,6 +1,7 @@
+import { basename } from 'node:path';
 import { CudaBackend } from '@ignis/cuda-kernels';
 import { openCheckpoint } from '@ignis/models';
-import { FIXTURE_MODELS, fixturePath, loadLogitsModel, promptLogits, readReference, readReferenceLogits } from '@ignis/models/testing';
+import { FIXTURE_MODELS, fixturePath, loadLogitsModel, promptLogits, readReference, readReferenceIn, readReferenceLogits } from '@ignis/models/testing';
 import { SafetensorsFile, relativeError, seededRandom } from '@ignis/tensor';
 import type { Precision } from './device.js';
 import { LLM } from './llm.js';
@@ -10,7 +11,7 @@ import { type Job, mixedJobs, randomTokens } from './mixed-jobs.js';
 export interface GreedyCheck {
   readonly fixture: string;
   readonly prompt: number;
-  /** Leading tokens equal to transformers' greedy continuation, of 24. */
+  /** Leading tokens equal to transformers' greedy continuation, of `total`. */
   readonly matched: number;
   readonly total: number;
 }
@@ -25,18 +26,24 @@ export interface LogitsCheck {
 /** Every fixture's greedy continuations through the whole engine on the GPU. */
 export async function fixtureGreedyOnCuda(dtype: Precision, maxNumBatchedTokens?: number): Promise<GreedyCheck[]> {
   const checks: GreedyCheck[] = [];
-  for (const fixture of FIXTURE_MODELS) {
-    const llm = await LLM.load(fixturePath(fixture), { device: 'cuda', dtype, maxNumBatchedTokens, maxModelLen: 256 });
-    try {
-      for (const [prompt, ref] of readReference(fixture).prompts.entries()) {
-        const result = await llm.generate(ref.ids, { temperature: 0, maxTokens: ref.greedy.length, ignoreEos: true });
-        let matched = 0;
-        while (matched < ref.greedy.length && result.tokenIds[matched] === ref.greedy[matched]) matched++;
-        checks.push({ fixture, prompt, matched, total: ref.greedy.length });
-      }
-    } finally {
-      llm.dispose();
+  for (const fixture of FIXTURE_MODELS) checks.push(...(await greedyOnCuda(fixturePath(fixture), dtype, maxNumBatchedTokens)));
+  return checks;
+}
+
+/** The greedy continuations in `dir`'s reference.json (a fixture or a demo model) through the whole engine on the GPU. */
+export async function greedyOnCuda(dir: string, dtype: Precision, maxNumBatchedTokens?: number): Promise<GreedyCheck[]> {
+  const checks: GreedyCheck[] = [];
+  const fixture = basename(dir);
+  const llm = await LLM.load(dir, { device: 'cuda', dtype, maxNumBatchedTokens, maxModelLen: 256 });
+  try {
+    for (const [prompt, ref] of readReferenceIn(dir).prompts.entries()) {
+      const result = await llm.generate(ref.ids, { temperature: 0, maxTokens: ref.greedy.length, ignoreEos: true });
+      let matched = 0;
+      while (matched < ref.greedy.length && result.tokenIds[matched] === ref.greedy[matched]) matched++;
+      checks.push({ fixture, prompt, matched, total: ref.greedy.length });
     }
+  } finally {
+    llm.dispose();
   }
   return checks;
 }

@@ -44,6 +44,12 @@ export const GEMM_CASES: OpCase[] = [
   linearCase(1, 4096, 14336, { bench: true }),
   linearCase(1, 128256, 4096, { f32Out: true, bench: true, benchOnly: true }),
   linearCase(1, 14336, 4096, { bench: true }),
+  // Decode at batch 256 (the throughput benchmark's steady state): qkv, o, gate_up, down, LM head.
+  linearCase(256, 6144, 4096, { bench: true, benchOnly: true }),
+  linearCase(256, 4096, 4096, { bench: true, benchOnly: true }),
+  linearCase(256, 28672, 4096, { bench: true, benchOnly: true }),
+  linearCase(256, 4096, 14336, { bench: true, benchOnly: true }),
+  linearCase(256, 128256, 4096, { f32Out: true, bench: true, benchOnly: true }),
   linearCase(8192, 14336, 4096, { bench: true, benchOnly: true }),
   linearCase(8192, 4096, 4096, { bench: true, benchOnly: true }),
 ];

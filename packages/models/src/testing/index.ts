@@ -1,6 +1,7 @@
 /**
- * The committed fixture checkpoints (made by tooling/fixtures/make_fixtures.py with transformers)
- * and their reference outputs, for tests of any package. Shipped as `@ignis/models/testing`.
+ * The committed fixture checkpoints (made by tooling/fixtures/make_fixtures.py with transformers),
+ * the trained demo models (made by tooling/train-demo) and their reference outputs, for tests of
+ * any package. Shipped as `@ignis/models/testing`.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,13 +22,13 @@ export type FixtureModel = (typeof FIXTURE_MODELS)[number];
 export interface ReferencePrompt {
   readonly text: string | null;
   readonly ids: number[];
-  /** Greedy continuation, 24 tokens, end-of-sequence ignored. */
+  /** Greedy continuation, end-of-sequence ignored (24 tokens for fixtures, 32 for demo models). */
   readonly greedy: number[];
   readonly greedy_text: string;
   readonly min_top2_margin: number;
 }
 
-/** The reference.json beside each fixture. */
+/** The reference.json beside each fixture and demo model. */
 export interface Reference {
   readonly transformers: string;
   readonly prompts: ReferencePrompt[];
@@ -50,7 +51,23 @@ export function fixturePath(name: FixtureModel): string {
 
 /** The fixture's reference.json. */
 export function readReference(name: FixtureModel): Reference {
-  return JSON.parse(readFileSync(`${fixturePath(name)}/reference.json`, 'utf8')) as Reference;
+  return readReferenceIn(fixturePath(name));
+}
+
+/** The reference.json in a model directory. */
+export function readReferenceIn(dir: string): Reference {
+  return JSON.parse(readFileSync(`${dir}/reference.json`, 'utf8')) as Reference;
+}
+
+/** The trained demo models under the repository's models/ directory: the main model and its draft. */
+export const DEMO_MODELS = ['ignis-demo-10m', 'ignis-demo-draft'] as const;
+
+export type DemoModel = (typeof DEMO_MODELS)[number];
+
+/** Absolute path of one demo model (IGNIS_MODELS_DIR overrides the repository's models/). */
+export function demoModelPath(name: DemoModel): string {
+  const dir = process.env.IGNIS_MODELS_DIR?.replace(/\/$/, '') ?? fileURLToPath(new URL('../../../../models', import.meta.url));
+  return `${dir}/${name}`;
 }
 
 /** transformers' float32 logits for prompt `index`: [prompt length, vocab], row-major. */
