@@ -75,11 +75,10 @@ Gemm::Plan& Gemm::plan_for(DType in, DType out, const void* x, const void* w, co
   check(api_->MatmulPreferenceSetAttribute(preference, cublaslt::kPrefMaxWorkspaceBytes, &workspace, sizeof(workspace)), "set workspace");
   cublaslt::HeuristicResult results[kCandidates]{};
   int count = 0;
-  // Measure in the GEMV regime (few rows), where the heuristic's first pick is weakest, and at the
-  // decode batch buckets, whose shapes recur every step; other shapes (many distinct prefill and
-  // mixed step sizes) take the heuristic's pick, which is near the FLOP ceiling at large T.
-  const bool bucket = T <= kMeasuredBuckets && (T & (T - 1)) == 0;
-  const bool measure = autotune_ && (T <= kMeasuredRows || bucket);
+  // Measure only in the GEMV regime (few rows): there the heuristic's first pick is weakest and
+  // the same shapes recur every decode step; large-T shapes (many distinct prefill chunk sizes)
+  // take the heuristic's pick, which is near the FLOP ceiling already.
+  const bool measure = autotune_ && T <= kMeasuredRows;
   const cublaslt::Status status = api_->MatmulAlgoGetHeuristic(handle_, plan.desc, plan.a, plan.b, plan.d, plan.d, preference,
                                                                measure ? kCandidates : 1, results, &count);
   api_->MatmulPreferenceDestroy(preference);
