@@ -108,9 +108,11 @@ export function modelCases(spec: ModelSpec, shapes: KernelShapes): ModelCase[] {
     ['down', h, inter, false],
     ['lm_head', vocabSize, h, true],
   ];
-  const rows = [...shapes.decodeBatches, shapes.prefillTokens];
+  // The LM head runs on the last token of each sequence only, so never at prefill size.
+  const gemms = (t: number, prefill: boolean) => layers.filter(([layer]) => !prefill || layer !== 'lm_head').map(([layer, n, k, f32Out]) => ({ layer, tokens: t, case: linearCase(layer, t, n, k, f32Out) }));
   return [
-    ...rows.flatMap((t) => layers.map(([layer, n, k, f32Out]) => ({ layer, tokens: t, case: linearCase(layer, t, n, k, f32Out) }))),
+    ...shapes.decodeBatches.flatMap((t) => gemms(t, false)),
+    ...gemms(shapes.prefillTokens, true),
     ...shapes.decodeBatches.map((batch) => ({ layer: 'attention', tokens: batch, case: decodeAttentionCase(spec, batch, shapes.context) })),
   ];
 }
