@@ -47,7 +47,7 @@ step "ours and transformers (static $PEER_STATIC, continuous $PEER_CONTINUOUS re
 step "throughput 1000/1000, $N1000 requests" 90 200 $BENCH throughput $M --input-len 1000 --output-len 1000 --num-requests "$N1000"
 
 # Serving needs `ignis serve` (apps/server, deployed in .gpu/cli); its flags here are a guess until it lands.
-if node .gpu/cli/dist/cli.js serve --help > /dev/null 2>&1; then
+if node .gpu/cli/dist/cli.js --help 2> /dev/null | grep -qE "^  serve( |$)"; then
   PORT=8011
   node .gpu/cli/dist/cli.js serve --model synthetic:llama-3.1-8b --device cuda --host 127.0.0.1 --port $PORT >> "$OUT/server.txt" 2>&1 &
   SERVER=$!

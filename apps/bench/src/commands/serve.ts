@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { CliIO } from '../io.js';
 import { serveTable } from '../report/tables.js';
 import { type Endpoint, sendCompletion } from '../serve/client.js';
@@ -28,10 +28,10 @@ export function registerServe(program: Command, io: CliIO): void {
   command
     .requiredOption('--base-url <url>', 'the server, e.g. http://127.0.0.1:8000')
     .requiredOption('--model <name>', 'the model name to send')
-    .option('--api-key <key>', 'bearer token (default: $OPENAI_API_KEY)', process.env.OPENAI_API_KEY)
+    .option('--api-key <key>', 'bearer token (default: $OPENAI_API_KEY)')
     .option('--vocab-size <n>', 'random prompts: draw token ids from [1, N) (the served model\'s vocabulary)', integerAtLeast(2));
   addWorkloadOptions(command, { numRequests: 200, inputLen: 128, outputLen: 128 })
-    .option('--request-rate <list>', 'requests per second, Poisson arrivals; inf sends all at once; a list sweeps', rateList, [Infinity])
+    .addOption(new Option('--request-rate <list>', 'requests per second, Poisson arrivals; inf sends all at once; a list sweeps').argParser(rateList).default([Infinity], 'inf'))
     .option('--concurrency <list>', 'most requests in flight; a list sweeps', integerList)
     .option('--prompts-per-concurrency <k>', 'in a concurrency sweep, send the first K x concurrency requests at each point (random prompts: makes enough)', integerAtLeast(1))
     .option('--slo <slo>', 'objectives for goodput, e.g. ttft=200ms,tpot=50ms,e2el=5s', '')
@@ -45,7 +45,8 @@ export function registerServe(program: Command, io: CliIO): void {
     const most = perPoint ? perPoint * Math.max(...flags.concurrency!) : 0;
     const { requests, description, slug } = await workload({ ...flags, numRequests: Math.max(flags.numRequests, most) }, flags.vocabSize ?? 0);
     if (requests.length < most) throw new Error(`the dataset has ${requests.length} requests; the sweep needs ${most}`);
-    const endpoint: Endpoint = { baseUrl: flags.baseUrl, model: flags.model, apiKey: flags.apiKey, ignoreEos: flags.ignoreEos, timeoutMs: flags.timeout * 1000 };
+    const apiKey = flags.apiKey ?? process.env.OPENAI_API_KEY;
+    const endpoint: Endpoint = { baseUrl: flags.baseUrl, model: flags.model, apiKey, ignoreEos: flags.ignoreEos, timeoutMs: flags.timeout * 1000 };
     // One short request first, as vLLM's client does: a dead endpoint or a wrong model name stops here.
     const check = await sendCompletion(endpoint, requests[0]!.prompt, requests[0]!.inputLen, 2, performance.now());
     if (!check.ok) throw new Error(`the endpoint check failed: ${check.error}`);

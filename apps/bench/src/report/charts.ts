@@ -4,6 +4,7 @@ import { Resvg } from '@resvg/resvg-js';
 import { View, parse } from 'vega';
 import { type TopLevelSpec, compile } from 'vega-lite';
 import type { ServeReport } from '../serve/load.js';
+import { chartFonts } from './fonts.js';
 import type { ThroughputReport } from '../throughput.js';
 import type { BenchResult } from './results.js';
 import { loadLabel } from './tables.js';
@@ -16,7 +17,7 @@ export interface Chart {
 }
 
 const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
-const CONFIG = { font: FONT, view: { stroke: null }, axis: { gridColor: '#e5e5e5' }, legend: { labelLimit: 480 } };
+const CONFIG = { font: FONT, view: { stroke: null }, axis: { gridColor: '#e5e5e5', labelLimit: 320 }, legend: { labelLimit: 480 } };
 /** Most points one CDF line keeps (percentiles, evenly spaced). */
 const CDF_POINTS = 200;
 
@@ -146,7 +147,7 @@ function roofline(results: readonly BenchResult[]): Chart | undefined {
           x: { field: 'intensity', type: 'quantitative', scale, title: 'FLOP per byte' },
           y: { field: 'tflops', type: 'quantitative', scale, title: 'TFLOP/s' },
           color: { field: 'layer', type: 'nominal', title: 'layer' },
-          shape: { field: 'tokens', type: 'ordinal', title: 'tokens' },
+          shape: { field: 'tokens', type: 'nominal', title: 'tokens', sort: 'ascending' },
         },
       },
     ],
@@ -162,16 +163,19 @@ function comparison(results: readonly BenchResult[]): Chart | undefined {
     }
   }
   if (rows.length === 0) return undefined;
+  const encoding = {
+    y: { field: 'engine', type: 'nominal', title: null },
+    yOffset: { field: 'workload', type: 'nominal' },
+    x: { field: 'tokensPerSecond', type: 'quantitative', title: 'output tokens/s' },
+  };
   return chart('compare', 'Output tokens/s, same GPU, same workload', rows, {
     width: 420,
     height: 240,
-    mark: 'bar',
-    encoding: {
-      y: { field: 'engine', type: 'nominal', title: null },
-      yOffset: { field: 'workload', type: 'nominal' },
-      x: { field: 'tokensPerSecond', type: 'quantitative', title: 'output tokens/s' },
-      color: { field: 'workload', type: 'nominal', legend: { orient: 'bottom' } },
-    },
+    encoding,
+    layer: [
+      { mark: 'bar', encoding: { color: { field: 'workload', type: 'nominal', legend: { orient: 'bottom' } } } },
+      { mark: { type: 'text', align: 'left', dx: 3 }, encoding: { text: { field: 'tokensPerSecond', type: 'quantitative', format: ',.0f' } } },
+    ],
   });
 }
 
@@ -190,9 +194,10 @@ export async function renderSvg(c: Chart): Promise<string> {
   }
 }
 
-/** SVG to PNG at twice its size (resvg; text in the system's DejaVu Sans or another sans-serif font). */
+/** SVG to PNG at twice its size (resvg, with DejaVu Sans shipped alongside: GPU machines have no fonts). */
 export function renderPng(svg: string): Buffer {
-  const resvg = new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' } });
+  const font = { fontFiles: chartFonts(), loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' };
+  const resvg = new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 }, font });
   return resvg.render().asPng();
 }
 

@@ -17,6 +17,7 @@ export interface HostInfo {
   readonly node: string;
   /** The GPU's name, or null when none is usable. */
   readonly gpu: string | null;
+  /** The CUDA driver API version (13000 is 13.0), or null. */
   readonly driverVersion: number | null;
 }
 
