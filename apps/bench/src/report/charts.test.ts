@@ -1,12 +1,14 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { CompareReport } from '../compare.js';
 import type { KernelsReport } from '../kernels/run.js';
 import type { LatencyReport } from '../latency.js';
 import { chartsFor, renderPng, renderSvg } from './charts.js';
+import { chartFonts } from './fonts.js';
 import { markdownReport } from './markdown.js';
 import type { BenchResult, HostInfo } from './results.js';
 
-const host: HostInfo = { hostname: 'h', os: 'linux', cpu: 'cpu', cpus: 1, node: 'v20', gpu: 'NVIDIA H200', driverVersion: 580 };
+const host: HostInfo = { hostname: 'h', os: 'linux', cpu: 'cpu', cpus: 1, node: 'v20', gpu: 'NVIDIA H200', driverVersion: 13000 };
 const envelope = { createdAt: '2026-11-21T00:00:00Z', host, options: {} };
 
 // Results as a GPU run would write them (the CPU tests cannot make kernel rows or peer numbers).
@@ -43,6 +45,8 @@ describe('charts', () => {
       expect(png.subarray(1, 4).toString()).toBe('PNG');
       expect(png.length).toBeGreaterThan(10_000);
     }
+    // PNG text must not depend on system fonts (GPU machines have none).
+    expect(chartFonts().map((f) => existsSync(f))).toEqual([true, true]);
     const md = markdownReport(results, charts);
     expect(md).toContain('ours / transformers-static = 2.56x');
     expect(md).toContain('failed: OutOfMemoryError: boom');
