@@ -85,7 +85,7 @@ export function loadEngine(options: EngineOptions, maxLen: number, events?: Engi
  * a few special tokens, or, with none recorded, its UTF-8 bytes (byte-level BPE never makes more
  * tokens than bytes).
  */
-export const longestRequest = (requests: readonly DatasetRequest[]): number =>
+const longestRequest = (requests: readonly DatasetRequest[]): number =>
   requests.reduce((most, r) => {
     const prompt = typeof r.prompt !== 'string' ? r.inputLen : r.inputLen > 0 ? r.inputLen + 8 : Buffer.byteLength(r.prompt) + 8;
     return Math.max(most, prompt + r.outputLen);

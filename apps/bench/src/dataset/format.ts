@@ -70,6 +70,3 @@ export async function readDataset(path: string): Promise<DatasetRequest[]> {
 export async function writeDataset(path: string, requests: readonly DatasetRequest[]): Promise<void> {
   await writeFile(path, toJsonl(requests));
 }
-
-/** Prompt tokens over the dataset (text prompts count as their recorded input_len). */
-export const inputTokens = (requests: readonly DatasetRequest[]): number => requests.reduce((a, r) => a + r.inputLen, 0);

@@ -19,11 +19,6 @@ export function drawLength(d: LengthDistribution, random: () => number): number 
   }
 }
 
-/** The largest length `d` can give (normal: mean + 6 std), for sizing the engine. */
-export function maxLength(d: LengthDistribution): number {
-  return d.kind === 'fixed' ? d.value : d.kind === 'uniform' ? d.max : Math.ceil(d.mean + 6 * d.std);
-}
-
 /** `fixed 128`, `normal 128±16`, `uniform 64..192`: for reports. */
 export function describeLength(d: LengthDistribution): string {
   return d.kind === 'fixed' ? `${d.value}` : d.kind === 'uniform' ? `uniform ${d.min}..${d.max}` : `normal ${d.mean}±${d.std}`;

@@ -41,12 +41,12 @@ export type BenchResult =
   | Envelope<'kernels', KernelsReport>
   | Envelope<'compare', CompareReport>;
 
-export type ResultKind = BenchResult['kind'];
+type ResultKind = BenchResult['kind'];
 
 /** A kind with its runs: what a command measured, before it is wrapped. */
 export type Measured = { [K in ResultKind]: Pick<Extract<BenchResult, { kind: K }>, 'kind' | 'runs'> }[ResultKind];
 
-export function hostInfo(): HostInfo {
+function hostInfo(): HostInfo {
   const probe = probeCuda();
   return {
     hostname: hostname(),
