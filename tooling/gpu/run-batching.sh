@@ -30,7 +30,7 @@ step "engine on CUDA: fixtures, out of memory, batching" 420 batching.txt node $
 step "ours: 1000 requests 128/128, 256 sequences" 300 throughput.txt $BENCH --num-requests 1000
 step "ours: 1000 requests 128/128, 512 sequences" 300 throughput.txt $BENCH --num-requests 1000 --max-num-seqs 512
 step "profile: 256 requests 128/64, eager, per-op GPU time" 180 profile.txt env IGNIS_CUDA_GRAPHS=0 IGNIS_CUDA_PROFILE=1 $BENCH --num-requests 256 --output-len 64
-step "transformers: static batches of 256 (1000 requests), continuous batching (256 requests)" 420 throughput.txt python3 tooling/gpu/transformers_throughput.py static:1000 continuous:256
+step "ours and transformers side by side: static batches of 256 (1000 requests), continuous batching (256 requests)" 480 throughput.txt node .gpu/app/dist/cli.js compare --model synthetic:llama-3.1-8b --device cuda --num-requests 1000 --peer-requests transformers-continuous=256
 grep -h "greedy\|logits (\|batching:\|out of memory\|PASS\|FAIL\|fail" "$OUT/batching.txt" | head -60
 grep -h "tokens/s" "$OUT/throughput.txt"
 cat "$OUT/profile.txt"

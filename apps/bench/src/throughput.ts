@@ -1,42 +1,59 @@
-import { type Device, LLM, type Precision, type RequestMetrics } from '@ignis/engine';
+import { type Device, type EngineEvents, LLM, type Precision, type RequestMetrics } from '@ignis/engine';
+import { seededRandom } from '@ignis/tensor';
+import type { DatasetRequest } from './dataset/format.js';
+import { type MemoryReport, memoryProbe } from './memory.js';
+import { type Progress, silentProgress } from './progress.js';
+import { type LatencySummaries, type RequestSample, latencySummaries, sample } from './samples.js';
 import { type Summary, summarize } from './stats.js';
 
-/** Options of `ignis-bench throughput`. */
-export interface ThroughputOptions {
+/** Engine options a benchmark may set (the engine's defaults otherwise). */
+export interface EngineOptions {
   model: string;
   device: Device;
   dtype: Precision;
-  numRequests: number;
-  inputLen: number;
-  outputLen: number;
   maxNumSeqs?: number;
   maxNumBatchedTokens?: number;
-  /** Requests share their first `sharedPrefix` prompt tokens (prefix caching at work). */
-  sharedPrefix: number;
+  /** Fraction of free GPU memory for weights, activations and the KV cache. */
+  gpuMemoryUtilization?: number;
+  kvCacheBytes?: number;
   enablePrefixCaching: boolean;
 }
 
-/** What `throughput` reports (JSON with --json). */
-export interface ThroughputReport {
+/** Options of `ignis-bench throughput`. */
+export interface ThroughputOptions extends EngineOptions {
+  requests: readonly DatasetRequest[];
+  /** How the requests were made, for the report (a file name, or `synthetic 128/128`). */
+  workload: string;
+}
+
+/** What `throughput` reports (JSON with --json or --output). */
+export interface ThroughputReport extends LatencySummaries {
   readonly model: string;
   readonly device: string;
   readonly dtype: string;
+  readonly workload: string;
   readonly numRequests: number;
+  /** Mean prompt and output lengths asked for. */
   readonly inputLen: number;
   readonly outputLen: number;
+  readonly maxNumSeqs: number | null;
+  readonly maxNumBatchedTokens: number | null;
   readonly elapsedSeconds: number;
   readonly requestsPerSecond: number;
   readonly outputTokensPerSecond: number;
   readonly totalTokensPerSecond: number;
+  /** Prompt tokens (as the engine tokenized them) and generated tokens, over all requests. */
+  readonly inputTokens: number;
   readonly outputTokens: number;
-  /** ms: time to first token, time per output token after the first, end to end, queueing. */
-  readonly timeToFirstTokenMs: Summary;
-  readonly timePerOutputTokenMs: Summary;
-  readonly endToEndMs: Summary;
+  /** Arrival to the first step that computed any of the request (ms). */
   readonly queueMs: Summary;
-  /** Share of admitted prompt tokens taken from the prefix cache. */
+  /** Share of admitted prompt tokens taken from the prefix cache, and their count. */
   readonly prefixCacheHitRate: number;
+  readonly reusedPromptTokens: number;
+  /** KV pool size, and the largest fraction of its blocks held at once. */
+  readonly kvCacheBytes: number;
   readonly peakKvCacheUsage: number;
+  readonly memory: MemoryReport;
   readonly preemptions: number;
   /** Engine steps, and the mean number of sequences in one. */
   readonly steps: number;
@@ -44,82 +61,113 @@ export interface ThroughputReport {
   /** Share of the wall time in the runner (packing, the device step, reading samples back) and in the engine's host work around it. */
   readonly runShare: number;
   readonly hostShare: number;
+  /** Per request, in dataset order. */
+  readonly samples: readonly RequestSample[];
 }
 
-/**
- * Offline throughput, as trtllm-bench measures it: every request queued at once (random token
- * ids, greedy, end-of-sequence ignored so that each produces exactly `outputLen` tokens), wall
- * time from submission to the last token.
- */
-export async function runThroughput(options: ThroughputOptions, log: (line: string) => void): Promise<ThroughputReport> {
-  let peakUsage = 0;
-  let sequences = 0;
-  let runMs = 0;
-  let hostMs = 0;
-  const llm: LLM = await LLM.load(options.model, {
+/** Loads the engine as `options` ask, sized for requests of up to `maxLen` tokens; `events` as LLM.load takes them. */
+export function loadEngine(options: EngineOptions, maxLen: number, events?: EngineEvents): Promise<LLM> {
+  return LLM.load(options.model, {
     device: options.device,
     dtype: options.dtype,
     maxNumSeqs: options.maxNumSeqs,
     maxNumBatchedTokens: options.maxNumBatchedTokens,
-    maxModelLen: options.inputLen + options.outputLen + 1,
+    gpuMemoryUtilization: options.gpuMemoryUtilization,
+    kvCacheBytes: options.kvCacheBytes,
+    maxModelLen: maxLen + 1,
     enablePrefixCaching: options.enablePrefixCaching,
-    events: {
-      onStep: (step) => {
-        peakUsage = Math.max(peakUsage, llm.stats().kvCacheUsage);
-        sequences += step.scheduled;
-        runMs += step.runMs;
-        hostMs += step.hostMs;
-      },
+    events,
+  });
+}
+
+/**
+ * The longest prompt + output among `requests`. A text prompt counts as its recorded length plus
+ * a few special tokens, or, with none recorded, its UTF-8 bytes (byte-level BPE never makes more
+ * tokens than bytes).
+ */
+const longestRequest = (requests: readonly DatasetRequest[]): number =>
+  requests.reduce((most, r) => {
+    const prompt = typeof r.prompt !== 'string' ? r.inputLen : r.inputLen > 0 ? r.inputLen + 8 : Buffer.byteLength(r.prompt) + 8;
+    return Math.max(most, prompt + r.outputLen);
+  }, 0);
+
+/**
+ * Offline throughput, as trtllm-bench measures it: every request queued at once (greedy,
+ * end-of-sequence ignored so that each produces exactly its output length), wall time from
+ * submission to the last token. A short warm-up on other prompts settles CUDA graphs and GEMM
+ * choices first; the prefix cache is then emptied, so prefix hits are the workload's own.
+ */
+export async function runThroughput(options: ThroughputOptions, progress: Progress = silentProgress): Promise<ThroughputReport> {
+  let peakUsage = 0;
+  let sequences = 0;
+  let runMs = 0;
+  let hostMs = 0;
+  const memory = memoryProbe(options.device);
+  const llm: LLM = await loadEngine(options, longestRequest(options.requests), {
+    onStep: (step) => {
+      peakUsage = Math.max(peakUsage, llm.stats().kvCacheUsage);
+      sequences += step.scheduled;
+      runMs += step.runMs;
+      hostMs += step.hostMs;
     },
   });
   try {
-    const vocab = llm.spec.vocabSize;
-    const prompt = (i: number): number[] =>
-      Array.from({ length: options.inputLen }, (_, j) => (j < options.sharedPrefix ? (j * 7919 + 13) % vocab : (i * 104729 + j * 7919) % vocab));
-    const params = { temperature: 0, maxTokens: options.outputLen, ignoreEos: true };
-    // Warm-up: one short batch so that CUDA graphs and GEMM choices are settled before timing.
-    await llm.generateBatch([prompt(options.numRequests), prompt(options.numRequests + 1)], { ...params, maxTokens: 4 });
+    const random = seededRandom(0x5eed);
+    const warmup = Array.from({ length: 2 }, () => Array.from({ length: 16 }, () => 1 + Math.floor(random() * (llm.spec.vocabSize - 1))));
+    await llm.generateBatch(warmup, { temperature: 0, maxTokens: 4, ignoreEos: true });
+    llm.resetPrefixCache();
     const before = llm.stats();
     [peakUsage, sequences, runMs, hostMs] = [0, 0, 0, 0];
-    const started = performance.now();
+    const total = options.requests.length;
     let done = 0;
+    const started = performance.now();
     const results = await Promise.all(
-      Array.from({ length: options.numRequests }, (_, i) =>
-        llm.generate(prompt(i), params).then((r) => {
-          if (++done % Math.max(1, Math.floor(options.numRequests / 10)) === 0) log(`${done}/${options.numRequests} requests done`);
-          return r;
+      options.requests.map((r) =>
+        llm.generate(r.prompt, { temperature: 0, maxTokens: r.outputLen, ignoreEos: true }).then((result) => {
+          progress.update(++done, total);
+          return result;
         }),
       ),
     );
     const elapsed = (performance.now() - started) / 1000;
+    progress.end();
     const after = llm.stats();
-    const metrics: RequestMetrics[] = results.flatMap((r) => r.metrics);
+    const metrics: RequestMetrics[] = results.map((r) => r.metrics[0]!);
+    const samples = metrics.map((m) => sample(m.promptTokens, m.outputTokens, m.timeToFirstTokenMs, m.totalMs));
+    const inputTokens = metrics.reduce((a, m) => a + m.promptTokens, 0);
     const outputTokens = metrics.reduce((a, m) => a + m.outputTokens, 0);
     const admitted = after.promptTokens - before.promptTokens;
+    const reused = after.reusedPromptTokens - before.reusedPromptTokens;
     const steps = after.steps - before.steps;
     return {
       model: options.model,
       device: llm.device,
       dtype: llm.dtype,
-      numRequests: options.numRequests,
-      inputLen: options.inputLen,
-      outputLen: options.outputLen,
+      workload: options.workload,
+      numRequests: total,
+      inputLen: options.requests.reduce((a, r) => a + r.inputLen, 0) / total,
+      outputLen: options.requests.reduce((a, r) => a + r.outputLen, 0) / total,
+      maxNumSeqs: options.maxNumSeqs ?? null,
+      maxNumBatchedTokens: options.maxNumBatchedTokens ?? null,
       elapsedSeconds: elapsed,
-      requestsPerSecond: options.numRequests / elapsed,
+      requestsPerSecond: total / elapsed,
       outputTokensPerSecond: outputTokens / elapsed,
-      totalTokensPerSecond: (outputTokens + options.numRequests * options.inputLen) / elapsed,
+      totalTokensPerSecond: (inputTokens + outputTokens) / elapsed,
+      inputTokens,
       outputTokens,
-      timeToFirstTokenMs: summarize(metrics.map((m) => m.timeToFirstTokenMs)),
-      timePerOutputTokenMs: summarize(metrics.filter((m) => m.outputTokens > 1).map((m) => (m.totalMs - m.timeToFirstTokenMs) / (m.outputTokens - 1))),
-      endToEndMs: summarize(metrics.map((m) => m.totalMs)),
+      ...latencySummaries(samples, metrics.map((m) => m.interTokenMs)),
       queueMs: summarize(metrics.map((m) => m.queueMs)),
-      prefixCacheHitRate: admitted > 0 ? (after.reusedPromptTokens - before.reusedPromptTokens) / admitted : 0,
+      prefixCacheHitRate: admitted > 0 ? reused / admitted : 0,
+      reusedPromptTokens: reused,
+      kvCacheBytes: (llm.cache.numBlocks - 1) * llm.cache.blockSize * llm.kvBytesPerToken,
       peakKvCacheUsage: peakUsage,
+      memory: memory.read(),
       preemptions: after.preemptions - before.preemptions,
       steps,
       meanBatchSize: steps > 0 ? sequences / steps : 0,
       runShare: runMs / (elapsed * 1000),
       hostShare: hostMs / (elapsed * 1000),
+      samples,
     };
   } finally {
     llm.dispose();
