@@ -1,0 +1,5 @@
+export { createServer, type ServerOptions } from './server.js';
+export { ignisOpenAI, type IgnisOpenAIOptions } from './plugin.js';
+export type { ServedEngine } from './context.js';
+export { OpenAIError, type OpenAIErrorBody } from './openai-errors.js';
+export { SERVER_VERSION } from './version.js';

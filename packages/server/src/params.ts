@@ -1,0 +1,112 @@
+import { InvalidParameterError, type SamplingParams, resolveSamplingParams } from '@ignis/engine';
+import { type Body, describe, optionalBoolean, optionalInteger, optionalIntegerIn, optionalNumber } from './fields.js';
+import { invalidParam } from './openai-errors.js';
+
+/** Sampling parameters of an OpenAI request, validated, with vLLM's defaults. */
+export interface RequestedSampling {
+  readonly params: SamplingParams;
+  /** False when the request named no token limit (`params.maxTokens` is then the engine's default). */
+  readonly maxTokensGiven: boolean;
+  /** The field the token limit came from, for errors. */
+  readonly maxTokensField: string;
+}
+
+/** OpenAI (and vLLM) numeric fields and the engine parameter each one is. */
+const NUMBER_FIELDS = [
+  ['temperature', 'temperature'],
+  ['top_p', 'topP'],
+  ['min_p', 'minP'],
+  ['presence_penalty', 'presencePenalty'],
+  ['frequency_penalty', 'frequencyPenalty'],
+  ['repetition_penalty', 'repetitionPenalty'],
+] as const;
+const INTEGER_FIELDS = [
+  ['top_k', 'topK'],
+  ['seed', 'seed'],
+  ['n', 'n'],
+] as const;
+
+/** Most alternatives per token that logprobs may ask for (OpenAI's chat limit; vLLM's default max_logprobs). */
+const MAX_TOP_LOGPROBS = 20;
+
+/**
+ * Reads the sampling fields of `body` into the engine's SamplingParams. Types are checked here;
+ * ranges by the engine's own `resolveSamplingParams`, whose errors are renamed to the request's
+ * field names. `maxTokensFields` lists the token-limit fields in precedence order (chat has two).
+ */
+export function samplingParams(body: Body, maxTokensFields: readonly string[]): RequestedSampling {
+  const fields = new Map<string, string>(); // engine parameter -> request field, for renaming errors
+  const given: Record<string, unknown> = {};
+  const take = (field: string, param: string, value: unknown): void => {
+    if (value === undefined) return;
+    given[param] = value;
+    fields.set(param, field);
+  };
+  const maxTokensField = maxTokensFields.find((f) => body[f] !== undefined && body[f] !== null) ?? maxTokensFields[0]!;
+  take(maxTokensField, 'maxTokens', optionalInteger(body, maxTokensField));
+  for (const [field, param] of NUMBER_FIELDS) take(field, param, optionalNumber(body, field));
+  for (const [field, param] of INTEGER_FIELDS) take(field, param, optionalInteger(body, field));
+  if (given['topK'] === -1) given['topK'] = 0; // vLLM's spelling of "no top-k"
+  take('stop', 'stop', stopStrings(body));
+  take('ignore_eos', 'ignoreEos', optionalBoolean(body, 'ignore_eos'));
+  try {
+    const params = resolveSamplingParams(given as Partial<SamplingParams>);
+    return { params, maxTokensGiven: given['maxTokens'] !== undefined, maxTokensField };
+  } catch (error) {
+    if (!(error instanceof InvalidParameterError)) throw error;
+    const field = fields.get(error.param) ?? error.param;
+    // The engine's messages start with its parameter's name: say the field's name instead.
+    throw invalidParam(field, error.message.startsWith(error.param) ? field + error.message.slice(error.param.length) : error.message);
+  }
+}
+
+/** `stop`: a string or a list of strings. */
+function stopStrings(body: Body): string[] | undefined {
+  const value = body['stop'];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value) && value.every((s) => typeof s === 'string')) return value as string[];
+  throw invalidParam('stop', `stop must be a string or a list of strings, got ${describe(value)}`);
+}
+
+/** `stream` and `stream_options.include_usage`. */
+export function streamOptions(body: Body): { stream: boolean; includeUsage: boolean } {
+  const stream = optionalBoolean(body, 'stream') ?? false;
+  const options = body['stream_options'];
+  if (options === undefined || options === null) return { stream, includeUsage: false };
+  if (!stream) throw invalidParam('stream_options', 'stream_options is only allowed when stream is true');
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw invalidParam('stream_options', `stream_options must be an object, got ${describe(options)}`);
+  }
+  const includeUsage = (options as Body)['include_usage'] ?? false;
+  if (typeof includeUsage !== 'boolean') {
+    throw invalidParam('stream_options.include_usage', `stream_options.include_usage must be true or false, got ${describe(includeUsage)}`);
+  }
+  return { stream, includeUsage };
+}
+
+/**
+ * Completions' `logprobs: N`: the sampled tokens' log-probabilities and the N most likely
+ * alternatives at each position. Undefined when not asked for.
+ */
+export function completionLogprobs(body: Body): number | undefined {
+  const top = optionalIntegerIn(body, 'logprobs', 0, MAX_TOP_LOGPROBS);
+  return top === undefined ? undefined : acceptTopLogprobs('logprobs', top);
+}
+
+/** Chat's `logprobs: true` and `top_logprobs: N`. Undefined when not asked for. */
+export function chatLogprobs(body: Body): number | undefined {
+  const wanted = optionalBoolean(body, 'logprobs') ?? false;
+  const top = optionalIntegerIn(body, 'top_logprobs', 0, MAX_TOP_LOGPROBS);
+  if (top !== undefined && !wanted) throw invalidParam('top_logprobs', 'top_logprobs needs logprobs: true');
+  return wanted ? acceptTopLogprobs('top_logprobs', top ?? 0) : undefined;
+}
+
+/**
+ * The one place that decides whether alternatives besides the sampled token can be given. The
+ * engine returns only each sampled token's log-probability today, so any count above 0 is refused.
+ */
+export function acceptTopLogprobs(field: string, count: number): number {
+  if (count > 0) throw invalidParam(field, 'top_logprobs is not supported yet: only the sampled tokens\' log-probabilities are available (ask for 0 alternatives)');
+  return count;
+}

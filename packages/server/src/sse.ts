@@ -1,0 +1,48 @@
+import { once } from 'node:events';
+import type { FastifyReply } from 'fastify';
+import { toOpenAIError } from './openai-errors.js';
+
+/** One server-sent event carrying a JSON payload, as OpenAI streams chunks. */
+export function sseEvent(payload: unknown): string {
+  return `data: ${JSON.stringify(payload)}\n\n`;
+}
+
+/** The event that ends an OpenAI stream. */
+export const SSE_DONE = 'data: [DONE]\n\n';
+
+/**
+ * Answers with a stream of server-sent events, written to the socket directly: the headers go
+ * out at once (a client knows it was accepted while its request still waits for the engine),
+ * writes wait for the socket to drain, and writing stops when the client has gone (aborting the
+ * engine requests behind the stream is the Exchange's job). The status, 200, is sent first, so a
+ * failure after it becomes an error event, as vLLM and OpenAI send.
+ */
+export async function sendEvents(reply: FastifyReply, events: AsyncIterable<string>): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    ...reply.getHeaders(), // what earlier hooks set (CORS and the like)
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-accel-buffering': 'no', // proxies such as nginx must not hold events back
+  });
+  res.flushHeaders();
+  try {
+    for await (const event of events) {
+      if (res.destroyed) break;
+      if (!res.write(event)) await drainedOrClosed(res);
+    }
+  } catch (cause) {
+    const error = toOpenAIError(cause);
+    if (error.status >= 500) reply.log.error({ err: cause }, 'stream failed');
+    if (!res.destroyed) res.write(sseEvent(error.body));
+  }
+  res.end();
+}
+
+/** Resolves when a full socket buffer drains, or the socket closes (no listener is left behind). */
+async function drainedOrClosed(res: FastifyReply['raw']): Promise<void> {
+  const done = new AbortController();
+  const { signal } = done;
+  await Promise.race([once(res, 'drain', { signal }), once(res, 'close', { signal })]).finally(() => done.abort());
+}
