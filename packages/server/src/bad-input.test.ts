@@ -90,7 +90,7 @@ describe('bad input', () => {
   afterAll(() => server.close());
 
   it('each bad request gets its status and error, while a good stream runs beside them unharmed', async () => {
-    const good = { prompt: [3, 1, 4, 1, 5, 9, 2, 6], max_tokens: 480, temperature: 0, ignore_eos: true, stream: true };
+    const good = { prompt: [3, 1, 4, 1, 5, 9, 2, 6], max_tokens: 480, temperature: 0, ignore_eos: true, stream: true as const };
     const streaming = await server.client.completions.create({ model: MODEL, ...good });
     let streamDone = false;
     const collected = (async () => {
@@ -151,7 +151,7 @@ describe('queue bound', () => {
   afterAll(() => server.close());
 
   it('a request beyond the waiting bound gets 429 with Retry-After; the admitted ones finish', async () => {
-    const request = { model: MODEL, prompt: PROMPT, temperature: 0, ignore_eos: true, stream: true } as const;
+    const request = { model: MODEL, prompt: PROMPT, temperature: 0, stream: true as const, ...{ ignore_eos: true } };
     const running = await server.client.completions.create({ ...request, max_tokens: 4000 }); // takes the one sequence slot for seconds
     const runningIterator = running[Symbol.asyncIterator]();
     await runningIterator.next();

@@ -58,8 +58,6 @@ export const ignisOpenAI: FastifyPluginAsync<IgnisOpenAIOptions> = async (app, o
       void exchange.settled().then(() => {
         live.delete(exchange);
         logRequest(request, reply, exchange);
-        // A connection whose last response just ended is idle: let close() drop it instead of waiting for its keep-alive timeout.
-        if (closing) setImmediate(() => app.server.closeIdleConnections());
       });
     });
     if (closing) throw new OpenAIError(503, 'the server is shutting down', 'server_error', null, 'shutdown');

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { ServedEngine } from './context.js';
+import { closeConnectionsWhenDrained } from './drain.js';
 import { OpenAIError } from './openai-errors.js';
 import { type IgnisOpenAIOptions, ignisOpenAI } from './plugin.js';
 
@@ -29,6 +30,7 @@ export async function createServer(engine: ServedEngine, options: ServerOptions)
     const error = new OpenAIError(404, `no route ${request.method} ${request.url}`, 'invalid_request_error', null, 'not_found');
     return reply.status(404).send(error.body);
   });
+  closeConnectionsWhenDrained(app);
   await app.register(ignisOpenAI, { ...plugin, engine });
   return app;
 }

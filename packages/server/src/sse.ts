@@ -20,8 +20,8 @@ export const SSE_DONE = 'data: [DONE]\n\n';
 export async function sendEvents(reply: FastifyReply, events: AsyncIterable<string>): Promise<void> {
   reply.hijack();
   const res = reply.raw;
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) res.setHeader(name, value); // set by earlier hooks (CORS and the like)
   res.writeHead(200, {
-    ...reply.getHeaders(), // what earlier hooks set (CORS and the like)
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     'x-accel-buffering': 'no', // proxies such as nginx must not hold events back
@@ -42,6 +42,7 @@ export async function sendEvents(reply: FastifyReply, events: AsyncIterable<stri
 
 /** Resolves when a full socket buffer drains, or the socket closes (no listener is left behind). */
 async function drainedOrClosed(res: FastifyReply['raw']): Promise<void> {
+  if (res.destroyed) return; // closed already: 'close' will not come again
   const done = new AbortController();
   const { signal } = done;
   await Promise.race([once(res, 'drain', { signal }), once(res, 'close', { signal })]).finally(() => done.abort());
