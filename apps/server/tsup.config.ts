@@ -1,4 +1,5 @@
 import { libraryConfig } from '../../tooling/tsup.base.js';
 
-// An executable, not a library: no declarations; keep the shebang from src/cli.ts.
-export default libraryConfig(['src/cli.ts'], { dts: false });
+// Executables, not a library: no declarations; keep the shebangs. The load client carries the
+// openai client inside it (a devDependency), so that it runs from a production deploy too.
+export default libraryConfig(['src/cli.ts', 'src/stream-load.ts'], { dts: false, noExternal: ['openai'] });

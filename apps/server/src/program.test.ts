@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -84,5 +85,75 @@ describe('the built ignis binary', () => {
     ]); // prettier-ignore
     expect(lastJson(stdout).token_ids).toEqual(reference.greedy);
     await expect(run(process.execPath, [bin, 'generate', '--prompt-ids', '-1'])).rejects.toMatchObject({ code: 2 });
+  });
+});
+
+describe('ignis serve', () => {
+  it('reports bad options and models before listening', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['serve', '--model', 'synthetic:nope'], 1, /unknown synthetic model nope \(known: llama-3.1-8b/],
+      [['serve', '--model', '/nonexistent'], 1, /cannot read \/nonexistent\/config.json/],
+      [['serve', '--port', '-1'], 2, /--port <port>' argument '-1' is invalid/],
+      [['serve', '--device', 'tpu'], 2, /Allowed choices are auto, cpu, cuda/],
+      [['serve', '--max-num-seqs', '0'], 2, /--max-num-seqs <n>' argument '0' is invalid/],
+    ];
+    for (const [argv, expectedCode, message] of cases) {
+      const { code, stderr } = await cli(...argv);
+      expect({ argv, code }).toEqual({ argv, code: expectedCode });
+      expect(stderr).toMatch(message);
+    }
+  });
+
+  it('the binary serves the bundled model until SIGTERM, which lets a running stream finish, then exits 0', async () => {
+    const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+    const args = ['serve', '--port', '0', '--served-model-name', 'demo', '--max-model-len', '1024', '--max-num-seqs', '8', '--device', 'cpu'];
+    const server = spawn(process.execPath, [bin, ...args], { env: { ...process.env, IGNIS_API_KEY: 'k' } });
+    let stdout = '';
+    let stderr = '';
+    server.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    server.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    const exited = once(server, 'exit');
+    try {
+      while (!/OpenAI API at (\S+)/.test(stderr)) {
+        if (server.exitCode !== null) throw new Error(stderr);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const api = /OpenAI API at (\S+)/.exec(stderr)![1]!;
+      expect(stderr).toMatch(/serving demo on cpu \(f32\), context 1024 tokens, .* \(API key required\)/);
+      const auth = { authorization: 'Bearer k', 'content-type': 'application/json' };
+      expect((await fetch(`${api}/models`)).status).toBe(401);
+      expect(await (await fetch(`${api}/models`, { headers: auth })).json()).toMatchObject({ data: [{ id: 'demo', max_model_len: 1024 }] });
+
+      // The load client, against the real server.
+      const load = await promisify(execFile)(process.execPath, [
+        fileURLToPath(new URL('../dist/stream-load.js', import.meta.url)),
+        '--base-url', api, '--api-key', 'k', '--concurrency', '1,4', '--requests', '8', '--input-len', '8', '--output-len', '8', '--json',
+      ]); // prettier-ignore
+      interface Level { model: string; concurrency: number; requests: number; timeToFirstTokenMs: { p50: number; p90: number }; outputTokensPerSecond: number }
+      const levels = load.stdout.trim().split('\n').map((line) => JSON.parse(line) as Level);
+      expect(levels.map((l) => [l.model, l.concurrency, l.requests])).toEqual([['demo', 1, 8], ['demo', 4, 8]]);
+      for (const level of levels) {
+        expect(level.timeToFirstTokenMs.p50).toBeGreaterThan(0);
+        expect(level.timeToFirstTokenMs.p90).toBeGreaterThanOrEqual(level.timeToFirstTokenMs.p50);
+        expect(level.outputTokensPerSecond).toBeGreaterThan(0);
+      }
+      expect(load.stderr).toMatch(/4 concurrent: TTFT p50 [\d.]+ ms, p90 [\d.]+ ms; [\d.]+ output tokens\/s/);
+
+      // A stream running when SIGTERM comes finishes; the process then exits 0.
+      const body = { model: 'demo', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 300, ignore_eos: true, stream: true };
+      const response = await fetch(`${api}/chat/completions`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
+      const reader = response.body!.getReader();
+      let events = new TextDecoder().decode((await reader.read()).value);
+      server.kill('SIGTERM');
+      for (let r = await reader.read(); !r.done; r = await reader.read()) events += new TextDecoder().decode(r.value);
+      expect(events).toContain('"finish_reason":"length"');
+      expect(events.endsWith('data: [DONE]\n\n')).toBe(true);
+      expect(await exited).toEqual([0, null]);
+      expect(stderr).toMatch(/SIGTERM: no new requests; running ones have 30 s to finish\n\[ignis\] stopped/);
+      const requests = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.msg === 'request');
+      expect(requests.at(-1)).toMatchObject({ url: '/v1/chat/completions', status: 200, outcome: 'ok', completionTokens: 300 });
+    } finally {
+      server.kill('SIGKILL');
+    }
   });
 });

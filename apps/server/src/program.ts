@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { type GenerateOptions, runGenerate } from './commands/generate.js';
+import { type ServeOptions, runServe } from './commands/serve.js';
 import type { CliIO } from './io.js';
 import { collect, integerAtLeast, numberBetween, tokenIds } from './parse.js';
 
@@ -32,6 +33,24 @@ export function buildProgram(io: CliIO): Command {
     .option('--max-model-len <n>', 'longest prompt + output', integerAtLeast(2))
     .option('--json', 'print one JSON object (token_ids, text, ...) as the last line of stdout', false)
     .action((options: GenerateOptions) => runGenerate(options, io));
+
+  program
+    .command('serve')
+    .description('serve the OpenAI API (completions, chat, models, tokenize, metrics) until SIGTERM or SIGINT')
+    .option('--model <dir>', 'Hugging Face model directory, or synthetic:NAME (random weights; token-id prompts only) (default: the bundled model)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0: any free one)', integerAtLeast(0), 8000)
+    .option('--served-model-name <name>', 'the model name requests use (default: --model as given)')
+    .option('--max-num-seqs <n>', 'most sequences in one step', integerAtLeast(1))
+    .option('--max-num-batched-tokens <n>', 'most tokens computed in one step', integerAtLeast(1))
+    .option('--max-model-len <n>', 'longest prompt + output', integerAtLeast(2))
+    .option('--gpu-memory-utilization <f>', 'fraction of free GPU memory to use', numberBetween(Number.MIN_VALUE, 1))
+    .addOption(new Option('--device <device>', 'where to run (auto: the GPU when there is one)').choices(['auto', 'cpu', 'cuda']).default('auto'))
+    .addOption(new Option('--dtype <dtype>', 'activation precision (auto: bfloat16 on the GPU, float32 on the CPU)').choices(['auto', 'float32', 'bfloat16']).default('auto'))
+    .addOption(new Option('--api-key <key>', 'require Authorization: Bearer <key> on the API').env('IGNIS_API_KEY'))
+    .option('--max-waiting-requests <n>', 'most requests waiting for the engine; more get 429 (default: no bound)', integerAtLeast(1))
+    .option('--shutdown-grace <s>', 'on SIGTERM, seconds running requests have to finish', numberBetween(0, 3600), 30)
+    .action((options: ServeOptions) => runServe(options, io));
   return program;
 }
 
