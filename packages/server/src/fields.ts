@@ -54,13 +54,6 @@ export function optionalString(body: Body, name: string): string | undefined {
   return value;
 }
 
-/** An integer in [min, max], for the few ranges that are the server's own (not the engine's). */
-export function optionalIntegerIn(body: Body, name: string, min: number, max: number): number | undefined {
-  const value = optionalInteger(body, name);
-  if (value !== undefined && (value < min || value > max)) throw invalidParam(name, `${name} must be an integer in [${min}, ${max}], got ${value}`);
-  return value;
-}
-
 /** Fields the server does not implement: rejected when set, rather than silently ignored. */
 export function rejectUnsupported(body: Body, names: readonly string[]): void {
   for (const name of names) {

@@ -23,6 +23,8 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const encode = (text: string) => server.llm.tokenizer!.encode(text);
+/** A token's text as logprobs show it: decoded alone, special tokens kept. */
+const tokenText = (id: number) => server.llm.tokenizer!.decode([id], { skipSpecialTokens: false });
 const chatIds = async (content: string) =>
   server.llm.tokenizer!.encode(server.llm.tokenizer!.applyChatTemplate([{ role: 'user', content }], { addGenerationPrompt: true }), { addSpecialTokens: false });
 
@@ -105,29 +107,47 @@ describe('/v1/completions', () => {
     }
   });
 
-  it('logprobs: the sampled tokens, their log-probabilities and text offsets', async () => {
-    const response = await server.client.completions.create({ model: MODEL, prompt: ids, max_tokens: 12, logprobs: 0, ...SAMPLED, ...IGNORE_EOS });
-    const engine = await server.llm.generate(ids, { ...SAMPLED_ENGINE, maxTokens: 12, ignoreEos: true });
+  it('logprobs: N: the sampled tokens, their log-probabilities, the N most likely at each position, text offsets', async () => {
+    const response = await server.client.completions.create({ model: MODEL, prompt: ids, max_tokens: 12, logprobs: 3, ...SAMPLED, ...IGNORE_EOS });
+    const engine = await server.llm.generate(ids, { ...SAMPLED_ENGINE, maxTokens: 12, ignoreEos: true, topLogprobs: 3 });
     const logprobs = response.choices[0]!.logprobs!;
     expect(logprobs.token_logprobs).toEqual(engine.logprobs);
-    const tokens = await Promise.all(engine.tokenIds.map((id) => server.llm.tokenizer!.decode([id], { skipSpecialTokens: false })));
+    const tokens = await Promise.all(engine.tokenIds.map((id) => tokenText(id)));
     expect(logprobs.tokens).toEqual(tokens);
-    expect(logprobs.top_logprobs).toEqual(tokens.map((t, i) => ({ [t]: engine.logprobs[i] })));
     expect(logprobs.text_offset).toEqual(tokens.map((_, i) => tokens.slice(0, i).join('').length));
+    // Each position: the 3 most likely tokens, then the sampled one when it is not among them (vLLM's dict).
+    for (const [i, top] of engine.topLogprobs!.entries()) {
+      const expected: Record<string, number> = {};
+      for (const t of top) expected[await tokenText(t.tokenId)] ??= t.logprob;
+      expected[tokens[i]!] ??= engine.logprobs[i]!;
+      expect(logprobs.top_logprobs![i]).toEqual(expected);
+    }
+    expect(Object.keys(logprobs.top_logprobs![0]!).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('logprobs: 0 gives the sampled tokens alone', async () => {
+    const response = await server.client.completions.create({ model: MODEL, prompt: ids, max_tokens: 5, temperature: 0, logprobs: 0, ...IGNORE_EOS });
+    const engine = await server.llm.generate(ids, { temperature: 0, maxTokens: 5, ignoreEos: true });
+    const tokens = await Promise.all(engine.tokenIds.map((id) => tokenText(id)));
+    expect(response.choices[0]!.logprobs!.top_logprobs).toEqual(tokens.map((t, i) => ({ [t]: engine.logprobs[i] })));
   });
 
   it('streamed logprobs: chunk by chunk, offsets continuing', async () => {
-    const stream = await server.client.completions.create({ model: MODEL, prompt: ids, max_tokens: 12, temperature: 0, logprobs: 0, stream: true, ...IGNORE_EOS });
+    const stream = await server.client.completions.create({ model: MODEL, prompt: ids, max_tokens: 12, temperature: 0, logprobs: 2, stream: true, ...IGNORE_EOS });
     const lps: number[] = [];
     const offsets: number[] = [];
+    const tops: Record<string, number>[] = [];
     for await (const chunk of stream) {
       lps.push(...chunk.choices[0]!.logprobs!.token_logprobs!);
       offsets.push(...chunk.choices[0]!.logprobs!.text_offset!);
+      tops.push(...chunk.choices[0]!.logprobs!.top_logprobs!);
     }
-    const engine = await server.llm.generate(ids, { temperature: 0, maxTokens: 12, ignoreEos: true });
+    const engine = await server.llm.generate(ids, { temperature: 0, maxTokens: 12, ignoreEos: true, topLogprobs: 2 });
     expect(lps).toEqual(engine.logprobs);
     expect(offsets).toHaveLength(12);
     expect(offsets.every((o, i) => i === 0 || o >= offsets[i - 1]!)).toBe(true);
+    // Greedy: the sampled token is the most likely one, so each position holds the 2 alternatives (fewer if their texts coincide).
+    for (const [i, top] of engine.topLogprobs!.entries()) expect(Object.values(tops[i]!)[0]).toBe(top[0]!.logprob);
   });
 
   it('echo puts the prompt before the completion, whole and streamed', async () => {
@@ -182,16 +202,28 @@ describe('/v1/chat/completions', () => {
     expect(chunks.at(-1)!.choices).toEqual([]);
   });
 
-  it('logprobs: true gives each token with its log-probability and bytes', async () => {
-    const response = await server.client.chat.completions.create({ model: MODEL, messages, max_tokens: 8, logprobs: true, temperature: 0, ...IGNORE_EOS });
-    const engine = await server.llm.generate(await chatIds('Tell me a story'), { temperature: 0, maxTokens: 8, ignoreEos: true });
+  it('logprobs: true with top_logprobs: N gives each token, its log-probability and bytes, and the N most likely', async () => {
+    const response = await server.client.chat.completions.create({ model: MODEL, messages, max_tokens: 8, logprobs: true, top_logprobs: 4, ...SAMPLED, ...IGNORE_EOS });
+    const engine = await server.llm.generate(await chatIds('Tell me a story'), { ...SAMPLED_ENGINE, maxTokens: 8, ignoreEos: true, topLogprobs: 4 });
     const content = response.choices[0]!.logprobs!.content!;
     expect(content.map((c) => c.logprob)).toEqual(engine.logprobs);
+    const bytes = (text: string) => [...new TextEncoder().encode(text)];
     for (const [i, entry] of content.entries()) {
-      expect(entry.token).toBe(await server.llm.tokenizer!.decode([engine.tokenIds[i]!], { skipSpecialTokens: false }));
-      expect(entry.bytes).toEqual([...new TextEncoder().encode(entry.token)]);
-      expect(entry.top_logprobs).toEqual([]);
+      const token = await tokenText(engine.tokenIds[i]!);
+      expect({ token: entry.token, bytes: entry.bytes }).toEqual({ token, bytes: bytes(token) });
+      const top = await Promise.all(engine.topLogprobs![i]!.map(async (t) => ({ token: await tokenText(t.tokenId), logprob: t.logprob, bytes: bytes(await tokenText(t.tokenId)) })));
+      expect(entry.top_logprobs).toEqual(top);
+      expect(top).toHaveLength(4);
     }
+  });
+
+  it('streamed logprobs: true without top_logprobs: no alternatives', async () => {
+    const stream = await server.client.chat.completions.create({ model: MODEL, messages, max_tokens: 6, logprobs: true, temperature: 0, stream: true, ...IGNORE_EOS });
+    const content = [];
+    for await (const chunk of stream) content.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+    const engine = await server.llm.generate(await chatIds('Tell me a story'), { temperature: 0, maxTokens: 6, ignoreEos: true });
+    expect(content.map((c) => c.logprob)).toEqual(engine.logprobs);
+    expect(content.every((c) => c.top_logprobs.length === 0)).toBe(true);
   });
 
   it('a stop string ends the reply with finish reason stop', async () => {

@@ -1,5 +1,5 @@
 import { InvalidParameterError, type SamplingParams, resolveSamplingParams } from '@ignis/engine';
-import { type Body, describe, optionalBoolean, optionalInteger, optionalIntegerIn, optionalNumber } from './fields.js';
+import { type Body, describe, optionalBoolean, optionalInteger, optionalNumber } from './fields.js';
 import { invalidParam } from './openai-errors.js';
 
 /** Sampling parameters of an OpenAI request, validated, with vLLM's defaults. */
@@ -26,15 +26,18 @@ const INTEGER_FIELDS = [
   ['n', 'n'],
 ] as const;
 
-/** Most alternatives per token that logprobs may ask for (OpenAI's chat limit; vLLM's default max_logprobs). */
-const MAX_TOP_LOGPROBS = 20;
+/** Where an endpoint keeps its token limit (fields in precedence order: chat has two) and its count of top log-probabilities. */
+export interface SamplingFields {
+  readonly maxTokens: readonly string[];
+  readonly topLogprobs: string;
+}
 
 /**
  * Reads the sampling fields of `body` into the engine's SamplingParams. Types are checked here;
  * ranges by the engine's own `resolveSamplingParams`, whose errors are renamed to the request's
- * field names. `maxTokensFields` lists the token-limit fields in precedence order (chat has two).
+ * field names.
  */
-export function samplingParams(body: Body, maxTokensFields: readonly string[]): RequestedSampling {
+export function samplingParams(body: Body, where: SamplingFields): RequestedSampling {
   const fields = new Map<string, string>(); // engine parameter -> request field, for renaming errors
   const given: Record<string, unknown> = {};
   const take = (field: string, param: string, value: unknown): void => {
@@ -42,11 +45,12 @@ export function samplingParams(body: Body, maxTokensFields: readonly string[]): 
     given[param] = value;
     fields.set(param, field);
   };
-  const maxTokensField = maxTokensFields.find((f) => body[f] !== undefined && body[f] !== null) ?? maxTokensFields[0]!;
+  const maxTokensField = where.maxTokens.find((f) => body[f] !== undefined && body[f] !== null) ?? where.maxTokens[0]!;
   take(maxTokensField, 'maxTokens', optionalInteger(body, maxTokensField));
   for (const [field, param] of NUMBER_FIELDS) take(field, param, optionalNumber(body, field));
   for (const [field, param] of INTEGER_FIELDS) take(field, param, optionalInteger(body, field));
   if (given['topK'] === -1) given['topK'] = 0; // vLLM's spelling of "no top-k"
+  take(where.topLogprobs, 'topLogprobs', optionalInteger(body, where.topLogprobs));
   take('stop', 'stop', stopStrings(body));
   take('ignore_eos', 'ignoreEos', optionalBoolean(body, 'ignore_eos'));
   try {
@@ -85,28 +89,20 @@ export function streamOptions(body: Body): { stream: boolean; includeUsage: bool
   return { stream, includeUsage };
 }
 
-/**
- * Completions' `logprobs: N`: the sampled tokens' log-probabilities and the N most likely
- * alternatives at each position. Undefined when not asked for.
- */
-export function completionLogprobs(body: Body): number | undefined {
-  const top = optionalIntegerIn(body, 'logprobs', 0, MAX_TOP_LOGPROBS);
-  return top === undefined ? undefined : acceptTopLogprobs('logprobs', top);
+/** Completions' `logprobs: N` asks for the sampled tokens' log-probabilities and the N most likely tokens' at each position. */
+export const COMPLETION_FIELDS: SamplingFields = { maxTokens: ['max_tokens'], topLogprobs: 'logprobs' };
+
+/** Chat's `logprobs: true` asks for log-probabilities, `top_logprobs: N` for the N most likely tokens' too. */
+export const CHAT_FIELDS: SamplingFields = { maxTokens: ['max_completion_tokens', 'max_tokens'], topLogprobs: 'top_logprobs' };
+
+/** Whether a completions request asks for log-probabilities (its `logprobs: N` is checked with the sampling fields). */
+export function completionWantsLogprobs(body: Body): boolean {
+  return body['logprobs'] !== undefined && body['logprobs'] !== null;
 }
 
-/** Chat's `logprobs: true` and `top_logprobs: N`. Undefined when not asked for. */
-export function chatLogprobs(body: Body): number | undefined {
+/** Whether a chat request asks for log-probabilities. */
+export function chatWantsLogprobs(body: Body): boolean {
   const wanted = optionalBoolean(body, 'logprobs') ?? false;
-  const top = optionalIntegerIn(body, 'top_logprobs', 0, MAX_TOP_LOGPROBS);
-  if (top !== undefined && !wanted) throw invalidParam('top_logprobs', 'top_logprobs needs logprobs: true');
-  return wanted ? acceptTopLogprobs('top_logprobs', top ?? 0) : undefined;
-}
-
-/**
- * The one place that decides whether alternatives besides the sampled token can be given. The
- * engine returns only each sampled token's log-probability today, so any count above 0 is refused.
- */
-export function acceptTopLogprobs(field: string, count: number): number {
-  if (count > 0) throw invalidParam(field, 'top_logprobs is not supported yet: only the sampled tokens\' log-probabilities are available (ask for 0 alternatives)');
-  return count;
+  if (!wanted && body['top_logprobs'] !== undefined && body['top_logprobs'] !== null) throw invalidParam('top_logprobs', 'top_logprobs needs logprobs: true');
+  return wanted;
 }

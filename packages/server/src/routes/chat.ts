@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { optionalString, rejectUnsupported, requireObject } from '../fields.js';
 import { finish, mergeDeltas, nowSeconds, startRequests, usageOf } from '../generation.js';
-import { chatLogprobsContent } from '../logprobs.js';
-import { chatLogprobs, samplingParams, streamOptions } from '../params.js';
+import { type TopLogprobs, chatLogprobsContent } from '../logprobs.js';
+import { CHAT_FIELDS, chatWantsLogprobs, samplingParams, streamOptions } from '../params.js';
 import { chatMessages, chatPrompt, checkContext } from '../prompts.js';
 import { SSE_DONE, sendEvents, sseEvent } from '../sse.js';
 import { requireServedModel } from './models.js';
@@ -19,9 +19,9 @@ export function chatRoute(app: FastifyInstance, ctx: ServerContext): void {
     const exchange = ctx.exchange(request);
     requireServedModel(body, ctx);
     rejectUnsupported(body, ['logit_bias', 'tools', 'functions', 'response_format']);
-    const sampling = samplingParams(body, ['max_completion_tokens', 'max_tokens']);
+    const logprobs = chatWantsLogprobs(body);
+    const sampling = samplingParams(body, CHAT_FIELDS);
     const { stream, includeUsage } = streamOptions(body);
-    const logprobs = chatLogprobs(body);
     exchange.user = optionalString(body, 'user');
     const prompt = await chatPrompt(chatMessages(body), ctx.engine.tokenizer);
     const maxModelLen = ctx.engine.maxModelLen;
@@ -31,8 +31,8 @@ export function chatRoute(app: FastifyInstance, ctx: ServerContext): void {
     const id = (exchange.responseId = `chatcmpl-${randomUUID()}`);
     const created = nowSeconds();
     const handles = await startRequests(ctx, exchange, [prompt], params);
-    const content = async (tokenIds: readonly number[], lps: readonly number[]) =>
-      logprobs === undefined ? null : { content: await chatLogprobsContent(ctx.tokenTexts, tokenIds, lps) };
+    const content = async (of: { tokenIds: readonly number[]; logprobs: readonly number[]; topLogprobs?: TopLogprobs }) =>
+      logprobs ? { content: await chatLogprobsContent(ctx.tokenTexts, of.tokenIds, of.logprobs, of.topLogprobs) } : null;
 
     if (!stream) {
       const results = await finish(exchange, handles);
@@ -40,7 +40,7 @@ export function chatRoute(app: FastifyInstance, ctx: ServerContext): void {
         results[0]!.outputs.map(async (output) => ({
           index: output.index,
           message: { role: 'assistant', content: output.text },
-          logprobs: await content(output.tokenIds, output.logprobs),
+          logprobs: await content(output),
           finish_reason: output.finishReason,
         })),
       );
@@ -55,7 +55,7 @@ export function chatRoute(app: FastifyInstance, ctx: ServerContext): void {
       for await (const { delta } of mergeDeltas(handles)) {
         if (delta.finishReason === 'abort') continue; // the client left, or shutdown: finish() says which
         const text = delta.finishReason && delta.text === '' ? {} : { content: delta.text };
-        yield chunk([{ index: delta.index, delta: text, logprobs: await content(delta.tokenIds, delta.logprobs), finish_reason: delta.finishReason ?? null }]);
+        yield chunk([{ index: delta.index, delta: text, logprobs: await content(delta), finish_reason: delta.finishReason ?? null }]);
       }
       const results = await finish(exchange, handles);
       if (includeUsage) yield chunk([], usageOf(results));

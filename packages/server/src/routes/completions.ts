@@ -5,7 +5,7 @@ import { optionalBoolean, optionalString, rejectUnsupported, requireObject } fro
 import { choiceIndex, finish, mergeDeltas, nowSeconds, startRequests, usageOf } from '../generation.js';
 import { CompletionLogprobsWriter } from '../logprobs.js';
 import { invalidParam } from '../openai-errors.js';
-import { completionLogprobs, samplingParams, streamOptions } from '../params.js';
+import { COMPLETION_FIELDS, completionWantsLogprobs, samplingParams, streamOptions } from '../params.js';
 import { checkContext, completionPrompts } from '../prompts.js';
 import { SSE_DONE, sendEvents, sseEvent } from '../sse.js';
 import { requireServedModel } from './models.js';
@@ -17,11 +17,11 @@ export function completionsRoute(app: FastifyInstance, ctx: ServerContext): void
     const exchange = ctx.exchange(request);
     requireServedModel(body, ctx);
     rejectUnsupported(body, ['suffix', 'logit_bias', 'best_of']);
-    const { params, maxTokensField } = samplingParams(body, ['max_tokens']);
+    const { params, maxTokensField } = samplingParams(body, COMPLETION_FIELDS);
     const { stream, includeUsage } = streamOptions(body);
-    const logprobs = completionLogprobs(body);
+    const logprobs = completionWantsLogprobs(body);
     const echo = optionalBoolean(body, 'echo') ?? false;
-    if (echo && logprobs !== undefined) throw invalidParam('echo', 'echo with logprobs is not supported: the log-probabilities of prompt tokens are not computed');
+    if (echo && logprobs) throw invalidParam('echo', 'echo with logprobs is not supported: the log-probabilities of prompt tokens are not computed');
     exchange.user = optionalString(body, 'user');
     const prompts = await completionPrompts(body, ctx.engine.tokenizer);
     for (const prompt of prompts) checkContext(prompt.ids.length, params.maxTokens, ctx.engine.maxModelLen, 'prompt', maxTokensField);
@@ -42,7 +42,7 @@ export function completionsRoute(app: FastifyInstance, ctx: ServerContext): void
           result.outputs.map(async (output) => ({
             index: choiceIndex(p, output.index, params.n),
             text: echoes[p] + output.text,
-            logprobs: logprobs === undefined ? null : await writer(p).next(output.tokenIds, output.logprobs),
+            logprobs: logprobs ? await writer(p).next(output.tokenIds, output.logprobs, output.topLogprobs) : null,
             finish_reason: output.finishReason,
           })),
         ),
@@ -62,8 +62,8 @@ export function completionsRoute(app: FastifyInstance, ctx: ServerContext): void
       for await (const { prompt, delta } of mergeDeltas(handles)) {
         if (delta.finishReason === 'abort') continue; // the client left, or shutdown: finish() says which
         const index = choiceIndex(prompt, delta.index, params.n);
-        if (logprobs !== undefined && !writers.has(index)) writers.set(index, writer(prompt));
-        const lp = logprobs === undefined ? null : await writers.get(index)!.next(delta.tokenIds, delta.logprobs);
+        if (logprobs && !writers.has(index)) writers.set(index, writer(prompt));
+        const lp = logprobs ? await writers.get(index)!.next(delta.tokenIds, delta.logprobs, delta.topLogprobs) : null;
         yield chunk([{ index, text: delta.text, logprobs: lp, finish_reason: delta.finishReason ?? null }]);
       }
       const results = await finish(exchange, handles);
