@@ -24,7 +24,7 @@ export class Admission {
     if (waiting + count > this.maxWaiting) {
       throw new OpenAIError(
         429,
-        `the server is at capacity: ${waiting} requests are waiting (at most ${this.maxWaiting}); retry after ${RETRY_AFTER_SECONDS} s`,
+        `the server is at capacity: requests waiting ${waiting}, at most ${this.maxWaiting}; retry after ${RETRY_AFTER_SECONDS} s`,
         'rate_limit_error',
         null,
         'queue_full',

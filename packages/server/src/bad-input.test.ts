@@ -160,7 +160,7 @@ describe('queue bound', () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(refused.body).toEqual({
-      error: { message: expect.stringMatching(/at capacity: 1 requests are waiting \(at most 1\)/), type: 'rate_limit_error', param: null, code: 'queue_full' },
+      error: { message: expect.stringMatching(/at capacity: requests waiting 1, at most 1; retry after 1 s/), type: 'rate_limit_error', param: null, code: 'queue_full' },
     });
     running.controller.abort(); // the waiting one runs now
     let text = '';
