@@ -106,7 +106,7 @@ describe('ignis serve', () => {
 
   it('the binary serves the bundled model until SIGTERM, which lets a running stream finish, then exits 0', async () => {
     const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-    const args = ['serve', '--port', '0', '--served-model-name', 'demo', '--max-model-len', '1024', '--max-num-seqs', '8', '--device', 'cpu'];
+    const args = ['serve', '--port', '0', '--served-model-name', 'demo', '--max-model-len', '256', '--max-num-seqs', '8', '--device', 'cpu'];
     const server = spawn(process.execPath, [bin, ...args], { env: { ...process.env, IGNIS_API_KEY: 'k' } });
     let stdout = '';
     let stderr = '';
@@ -119,10 +119,10 @@ describe('ignis serve', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       const api = /OpenAI API at (\S+)/.exec(stderr)![1]!;
-      expect(stderr).toMatch(/serving demo on cpu \(f32\), context 1024 tokens, .* \(API key required\)/);
+      expect(stderr).toMatch(/serving demo on cpu \(f32\), context 256 tokens, .* \(API key required\)/);
       const auth = { authorization: 'Bearer k', 'content-type': 'application/json' };
       expect((await fetch(`${api}/models`)).status).toBe(401);
-      expect(await (await fetch(`${api}/models`, { headers: auth })).json()).toMatchObject({ data: [{ id: 'demo', max_model_len: 1024 }] });
+      expect(await (await fetch(`${api}/models`, { headers: auth })).json()).toMatchObject({ data: [{ id: 'demo', max_model_len: 256 }] });
 
       // The load client, against the real server.
       const load = await promisify(execFile)(process.execPath, [
@@ -140,7 +140,7 @@ describe('ignis serve', () => {
       expect(load.stderr).toMatch(/4 concurrent: TTFT p50 [\d.]+ ms, p90 [\d.]+ ms; [\d.]+ output tokens\/s/);
 
       // A stream running when SIGTERM comes finishes; the process then exits 0.
-      const body = { model: 'demo', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 300, ignore_eos: true, stream: true };
+      const body = { model: 'demo', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 200, ignore_eos: true, stream: true };
       const response = await fetch(`${api}/chat/completions`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
       const reader = response.body!.getReader();
       let events = new TextDecoder().decode((await reader.read()).value);
@@ -151,7 +151,7 @@ describe('ignis serve', () => {
       expect(await exited).toEqual([0, null]);
       expect(stderr).toMatch(/SIGTERM: no new requests; running ones have 30 s to finish\n\[ignis\] stopped/);
       const requests = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.msg === 'request');
-      expect(requests.at(-1)).toMatchObject({ url: '/v1/chat/completions', status: 200, outcome: 'ok', completionTokens: 300 });
+      expect(requests.at(-1)).toMatchObject({ url: '/v1/chat/completions', status: 200, outcome: 'ok', completionTokens: 200 });
     } finally {
       server.kill('SIGKILL');
     }
