@@ -7,7 +7,9 @@
 # streams with `ignis-bench serve` (.gpu/app) when that command exists, else with the CLI's own
 # load client (.gpu/cli/dist/stream-load.js), scrapes /metrics, then stops the server with
 # SIGTERM (it must drain and exit 0). Logs go to $OUT: serve.txt (banner), serve-log.jsonl (one
-# line per request), load.txt, load.jsonl, metrics.txt, summary.txt.
+# line per request), load.txt, load.jsonl, metrics.txt, summary.txt (and report/ from ignis-bench).
+# MODEL, DEVICE, PORT, INPUT_LEN, OUTPUT_LEN and VOCAB (the model's vocabulary size, for
+# ignis-bench's random prompts; read from config.json, or known for synthetic:llama-3.1-8b) override.
 set -uo pipefail
 source .gpu/env.sh
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -18,6 +20,13 @@ PORT=${PORT:-8000}
 INPUT_LEN=${INPUT_LEN:-128}
 OUTPUT_LEN=${OUTPUT_LEN:-128}
 BASE=http://127.0.0.1:$PORT/v1
+if [ -z "${VOCAB:-}" ]; then # ignis-bench serve draws random prompt ids from the model's vocabulary
+  case "$MODEL" in
+    synthetic:llama-3.1-8b) VOCAB=128256 ;;
+    synthetic:*) echo "set VOCAB to the vocabulary size of $MODEL" >&2; exit 2 ;;
+    *) VOCAB=$(node -e "console.log(JSON.parse(require('fs').readFileSync(process.argv[1] + '/config.json', 'utf8')).vocab_size)" "$MODEL") ;;
+  esac
+fi
 summary() { echo "$*" | tee -a "$OUT/summary.txt"; }
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,driver_version --format=csv,noheader | tee "$OUT/summary.txt"
 
@@ -35,10 +44,10 @@ summary "$(grep "OpenAI API at" "$OUT/serve.txt") (up in $(( $(date +%s) - start
 
 if node .gpu/app/dist/cli.js serve --help > /dev/null 2>&1; then
   summary "load client: ignis-bench serve"
-  for c in 1 8 64; do
-    timeout 600 node .gpu/app/dist/cli.js serve --base-url "$BASE" --concurrency "$c" >> "$OUT/load.jsonl" 2>> "$OUT/load.txt"
-    summary "ignis-bench serve --concurrency $c: exit $?"
-  done
+  timeout 900 node .gpu/app/dist/cli.js serve --base-url "$BASE" --model "$MODEL" --vocab-size "$VOCAB" \
+    --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" --concurrency 1,8,64 --prompts-per-concurrency 4 \
+    --json --output "$OUT/report" >> "$OUT/load.jsonl" 2>> "$OUT/load.txt"
+  summary "ignis-bench serve: exit $?"
 else
   summary "load client: .gpu/cli/dist/stream-load.js (ignis-bench serve is not in .gpu/app)"
   timeout 900 node .gpu/cli/dist/stream-load.js --base-url "$BASE" --concurrency 1,8,64 \
@@ -51,5 +60,7 @@ kill -TERM "$SERVER"
 wait "$SERVER"
 summary "ignis serve after SIGTERM: exit $? ($(grep -c '"msg":"request"' "$OUT/serve-log.jsonl") requests logged, $(grep -c '"level":[56]0' "$OUT/serve-log.jsonl") errors)"
 cat "$OUT/load.txt"
+# The device tool returns a few files: ignis-bench's report travels as one archive.
+[ -d "$OUT/report" ] && tar -czf "$OUT/report.tar.gz" -C "$OUT" report && rm -rf "$OUT/report"
 grep -E "^ignis:(num_preemptions_total|prefix_cache_hit_rate|generation_tokens_total|time_to_first_token_seconds_(sum|count))" "$OUT/metrics.txt"
 cat "$OUT/summary.txt"
