@@ -68,6 +68,8 @@ export class EngineCore {
   private looping = false;
   /** The text work, in step order: one chain, so a request's deltas never interleave. */
   private text: Promise<void> = Promise.resolve();
+  /** The last step's requests whose text work waits for the next step's launch. */
+  private pendingText: Live[] = [];
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -105,6 +107,7 @@ export class EngineCore {
     try {
       for (;;) {
         if (this.live.size === 0) {
+          this.startText();
           await this.text; // the last deltas; a request submitted meanwhile keeps the loop going
           if (this.live.size === 0) break;
         }
@@ -115,6 +118,7 @@ export class EngineCore {
       }
     } catch (error) {
       this.text = Promise.resolve();
+      this.pendingText = [];
       for (const l of this.unreported) {
         this.scheduler.cancel(l.request.id);
         l.finished({ error });
@@ -135,15 +139,27 @@ export class EngineCore {
     for (const { request } of plan.scheduled) (request as Request).firstScheduledAt ??= launchedAt;
     const run = this.runner.step(plan.scheduled.map((s) => ({ request: s.request as Request, numNewTokens: s.numNewTokens, sample: s.sample })));
     run.catch(() => undefined); // if the text work fails first, this step's failure is not left unhandled
+    this.startText(); // the previous step's text, while the device computes this one
     await this.text;
     const sampled = await run;
     const arrivedAt = performance.now();
     this.scheduler.update(plan);
-    const touched = this.appendTokens(sampled, arrivedAt);
-    this.text = this.text.then(() => this.processText(touched));
+    this.pendingText = this.appendTokens(sampled, arrivedAt);
     const runMs = arrivedAt - launchedAt;
     const hostMs = performance.now() - startedAt - runMs;
     this.events.onStep?.({ scheduled: plan.scheduled.length, tokens: plan.numBatchedTokens, preempted: plan.preempted.length, runMs, hostMs });
+  }
+
+  /**
+   * Chains the text work of the last step. It is started only once the next step is launched:
+   * started at once, its synchronous part (deltas, and whatever a caller does with them, such as
+   * writing server-sent events) would run as microtasks before the next launch.
+   */
+  private startText(): void {
+    const touched = this.pendingText;
+    if (touched.length === 0) return;
+    this.pendingText = [];
+    this.text = this.text.then(() => this.processText(touched));
   }
 
   /**

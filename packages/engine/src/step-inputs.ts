@@ -20,11 +20,16 @@ export interface PackedRow {
   readonly sample: boolean;
 }
 
-/** How to pack: `graph` pads to a decode bucket of `rows` rows with full-width block tables. */
+/** How to pack: for a CUDA graph, padded to a decode bucket, with bucketed widths. */
 export interface PackOptions {
   /** Pad the step to exactly this many sequences (dummy decode rows in the null block). */
   readonly padTo?: number;
-  /** Block tables span every possible block, and penalty tokens their maximum: dims depend on the batch size alone (CUDA graphs). */
+  /**
+   * Block-table width and penalty-token count rounded up to powers of two (capped at their
+   * maxima), so that the step's dims fall in few buckets, each captured once as a CUDA graph.
+   * Rounding up rather than taking the maxima keeps the per-step packing and copies in
+   * proportion to the step (a 128k-token context would otherwise copy 8192 block ids per row).
+   */
   readonly fixedShape?: boolean;
 }
 
@@ -73,7 +78,7 @@ export class StepPacker {
     const blocks = rows.map((row) => this.blocksOf(row.request));
     const longest = blocks.reduce((m, b) => Math.max(m, b.length), 1);
     if (longest > maxBlocksPerSeq) throw new RangeError(`a sequence holds ${longest} blocks; at most ${maxBlocksPerSeq} fit`);
-    const width = options.fixedShape ? maxBlocksPerSeq : longest;
+    const width = options.fixedShape ? Math.min(maxBlocksPerSeq, powerOfTwoAtLeast(longest)) : longest;
     const [tokenIds, positions, slots, tables, seqLens, queryStart, logitRows] = this.ints(
       STEP_INPUTS.tokenIds, STEP_INPUTS.positions, STEP_INPUTS.slotMapping, STEP_INPUTS.blockTables, STEP_INPUTS.seqLens, STEP_INPUTS.queryStart, STEP_INPUTS.logitsIndices,
     ); // prettier-ignore
@@ -110,7 +115,7 @@ export class StepPacker {
     }
     queryStart[numSeqs] = t;
     const penaltyTokens = this.packSampling(sampled, r);
-    const P = options.fixedShape ? maxPenaltyTokens : penaltyTokens;
+    const P = options.fixedShape ? Math.min(maxPenaltyTokens, powerOfTwoAtLeast(penaltyTokens)) : penaltyTokens;
     if (penaltyTokens > maxPenaltyTokens) {
       throw new RangeError(`this step's penalties look at ${penaltyTokens} tokens; at most ${maxPenaltyTokens} fit (raise maxPenaltyTokens)`);
     }
@@ -172,4 +177,11 @@ export class StepPacker {
   private ints<const Names extends readonly string[]>(...names: Names): { [K in keyof Names]: Int32Array } {
     return names.map((name) => this.i32.get(name)!) as { [K in keyof Names]: Int32Array };
   }
+}
+
+/** The smallest power of two >= n (1 for n <= 1). */
+function powerOfTwoAtLeast(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
 }
