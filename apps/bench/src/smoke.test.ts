@@ -2,7 +2,9 @@ import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probeCuda } from '@ignis/cuda-kernels';
+import { LLM } from '@ignis/engine';
 import { fixturePath } from '@ignis/models/testing';
+import { createServer } from '@ignis/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferIO } from './io.js';
 import { runCli } from './program.js';
@@ -85,6 +87,22 @@ describe('ignis-bench, end to end on a fixture model on the CPU', () => {
     const dead = await bench('serve', '--base-url', 'http://127.0.0.1:9', '--model', 'fake', '--dataset', file);
     expect(dead.code).toBe(1);
     expect(dead.err).toMatch(/endpoint check failed/);
+  });
+
+  it('loads our own server (ignis serve on the reference backend): every request completes with its token count', async () => {
+    const llm = await LLM.load(model, { device: 'cpu', maxModelLen: 256 });
+    const app = await createServer(llm, { modelName: 'fixture' });
+    try {
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      const { code, json } = await bench('serve', '--base-url', url, '--model', 'fixture', '--vocab-size', '320', '--num-requests', '8', '--input-len', '16', '--output-len', '5', '--concurrency', '4', '--json');
+      expect(code).toBe(0);
+      const run = json.kind === 'serve' ? json.runs[0]! : undefined;
+      expect(run).toMatchObject({ numRequests: 8, completed: 8, failed: 0, outputTokens: 8 * 5 }); // ignore_eos: exactly max_tokens each
+      expect(llm.stats()).toMatchObject({ running: 0, waiting: 0, kvCacheUsage: 0 });
+    } finally {
+      await app.close();
+      llm.dispose();
+    }
   });
 
   it.skipIf(probeCuda().available)('skips the kernels without a GPU, saying why, and exits 0', async () => {
