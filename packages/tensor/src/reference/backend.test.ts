@@ -5,7 +5,7 @@ import { GraphBuilder } from '../graph/builder.js';
 import type { Value } from '../graph/types.js';
 import { Tensor } from '../tensor.js';
 import { InMemoryWeights, randomTensor, randomValues, relativeError, seededRandom } from '../testing/index.js';
-import { ReferenceBackend } from './backend.js';
+import { ReferenceBackend, YIELD_AFTER_MS } from './backend.js';
 
 const backend = new ReferenceBackend();
 
@@ -295,5 +295,28 @@ describe('weights and inputs', () => {
     const exe = await backend.load(plan, InMemoryWeights.of({ w: Tensor.zeros('f32', [2, 4]) }), { loadDims: {} });
     await expect(exe.run({ dims: { T: 3 }, inputs: { x: new Float32Array(12) } })).rejects.toThrow(/T = 3 is outside \[0, 2\]/);
     await expect(exe.run({ dims: { T: 2 }, inputs: { x: new Float32Array(7) } })).rejects.toThrow(/x has 7 elements/);
+  });
+});
+
+describe('a long step', () => {
+  it('yields to the event loop between ops, so timers keep running while it computes', async () => {
+    const n = 1 << 20;
+    const b = new GraphBuilder('long');
+    let x = b.input('x', 'f32', [1024, n / 1024]);
+    for (let i = 0; i < 120; i++) x = b.add(`a${i}`, x, x);
+    b.output('out', x);
+    const exe = await backend.load(compile(b.build(), { maxDims: {} }), InMemoryWeights.of({}), { loadDims: {} });
+    const ticks: number[] = [];
+    const timer = setInterval(() => ticks.push(performance.now()), 1);
+    const start = performance.now();
+    const result = await exe.run({ dims: {}, inputs: { x: new Float32Array(n).fill(1 / 2 ** 130) } });
+    const end = performance.now();
+    clearInterval(timer);
+    expect(result.out!.data[0]).toBe(1 / 2 ** 10); // 120 doublings, computed in full
+    expect(end - start).toBeGreaterThan(3 * YIELD_AFTER_MS); // long enough to have to yield
+    const during = ticks.filter((t) => t < end);
+    expect(during.length).toBeGreaterThanOrEqual(2);
+    const gaps = [during[0]! - start, ...during.slice(1).map((t, i) => t - during[i]!), end - during.at(-1)!];
+    expect(Math.max(...gaps)).toBeLessThan(YIELD_AFTER_MS + 150); // one op past the budget, plus a busy machine's slack
   });
 });

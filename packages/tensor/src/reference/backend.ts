@@ -40,6 +40,8 @@ export class WeightMismatchError extends Error {
  * The TypeScript reference backend: every op in plain loops over typed arrays, f32 activations,
  * weights upcast to f32 at load. Simple and obviously correct: the oracle for every other
  * backend, and the CPU fallback. Steps allocate nothing: kernels are bound to their buffers once.
+ * A step runs on the calling thread but yields to the event loop between ops once it has held it
+ * for {@link YIELD_AFTER_MS}, so that a server stays responsive while a long CPU step computes.
  */
 export class ReferenceBackend implements Backend {
   readonly name = 'reference';
@@ -78,8 +80,13 @@ export class ReferenceBackend implements Backend {
   }
 }
 
+/** How long a step may hold the event loop before it yields (between two ops). */
+export const YIELD_AFTER_MS = 20;
+
 class ReferenceExecutable implements Executable {
   private disposed = false;
+  /** Steps run one at a time, in call order: they share the plan's buffers, and a step can yield. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly plan: Plan,
@@ -88,15 +95,13 @@ class ReferenceExecutable implements Executable {
   ) {}
 
   run(step: StepInputs, outputs?: readonly string[]): Promise<StepOutputs> {
-    try {
-      return Promise.resolve(this.runSync(step, outputs));
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+    const result = this.queue.then(() => this.runNow(step, outputs));
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
-  private runSync(step: StepInputs, wanted?: readonly string[]): StepOutputs {
-    if (this.disposed) throw new Error('reference backend: executable used after dispose()');
+  private async runNow(step: StepInputs, wanted?: readonly string[]): Promise<StepOutputs> {
+    this.checkLive();
     checkDims(this.plan, step.dims);
     for (const value of this.plan.values) {
       if (value.kind !== 'input') continue;
@@ -108,7 +113,15 @@ class ReferenceExecutable implements Executable {
       }
       this.storage.get(value.id)!.set(given);
     }
-    for (const kernel of this.kernels) kernel(step.dims);
+    let heldSince = performance.now();
+    for (const kernel of this.kernels) {
+      kernel(step.dims);
+      if (performance.now() - heldSince > YIELD_AFTER_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.checkLive();
+        heldSince = performance.now();
+      }
+    }
     const outputs: StepOutputs = {};
     for (const name of wanted ?? Object.keys(this.plan.outputs)) {
       const id = this.plan.outputs[name];
@@ -124,6 +137,10 @@ class ReferenceExecutable implements Executable {
   dispose(): void {
     this.disposed = true;
     this.storage.clear();
+  }
+
+  private checkLive(): void {
+    if (this.disposed) throw new Error('reference backend: executable used after dispose()');
   }
 }
 
