@@ -1,6 +1,10 @@
 import type { OpCase } from '../../src/harness/case.js';
 
-/** Top-`count` logprobs of random logits (every third row of few distinct values: exact ties). */
+/**
+ * Top-`count` logprobs of random logits: every third row of few distinct values (exact ties), and
+ * every fifth row constant (every element a candidate: more than the kernel's shared memory holds,
+ * so its exact fallback runs; not in the benchmark, whose rows are ordinary).
+ */
 function topLogprobsCase(rows: number, vocab: number, count: number, bench = false): OpCase {
   return {
     kernel: 'top_logprobs',
@@ -18,7 +22,7 @@ function topLogprobsCase(rows: number, vocab: number, count: number, bench = fal
       for (let r = 0; r < rows; r++) {
         for (let i = 0; i < vocab; i++) {
           const gaussian = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-          logits[r * vocab + i] = r % 3 === 1 ? Math.round(gaussian * 2) : 3 * gaussian;
+          logits[r * vocab + i] = !bench && r % 5 === 4 ? 1.5 : r % 3 === 1 ? Math.round(gaussian * 2) : 3 * gaussian;
         }
       }
       // A second step asks for fewer: the output rows are laid out with the step's count.
