@@ -17,7 +17,7 @@ export function addEngineOptions(command: Command): Command {
     .addOption(new Option('--device <device>', 'where to run').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .addOption(new Option('--dtype <dtype>', 'activation precision').choices(['auto', 'float32', 'bfloat16']).default('auto'))
     .option('--max-num-seqs <n>', 'most sequences per step (engine default: 256 on the GPU, 16 on the CPU)', integerAtLeast(1))
-    .option('--max-num-batched-tokens <n>', 'most tokens per step (engine default: 8192 / 512)', integerAtLeast(1))
+    .option('--max-num-batched-tokens <n>', 'most tokens per step (engine default: 8192 / 256)', integerAtLeast(1))
     .option('--gpu-memory-utilization <f>', 'fraction of free GPU memory for weights, activations and KV cache (engine default 0.9)', numberAbove(0, 1))
     .option('--kv-cache-gib <gib>', 'KV cache size in GiB (instead of what the memory fraction leaves)', numberAbove(0))
     .option('--no-prefix-caching', 'compute every prompt in full');
