@@ -60,7 +60,7 @@ export class CompletionText {
   async advance(): Promise<void> {
     if (this.closed) return;
     const request = this.request;
-    const fresh = request.outputIds.slice(this.tokensShown);
+    const fresh = request.tokenIds.slice(request.promptIds.length + this.tokensShown); // not outputIds: no copy of the whole output each step
     const previous = this.text.length;
     if (this.detokenizer && fresh.length > 0) this.text += await this.detokenizer.push(fresh);
     if (request.isFinished && this.detokenizer) this.text += await this.detokenizer.flush();

@@ -1,7 +1,7 @@
 import { LOGPROBS_OUTPUT, TOKENS_OUTPUT, TOP_LOGPROBS_DIM, TOP_LOGPROBS_OUTPUT, TOP_TOKENS_OUTPUT } from '@ignis/models';
 import type { Executable } from '@ignis/tensor';
 import type { Request, TokenLogprob } from './request.js';
-import { type PackLimits, type PackedRow, StepPacker } from './step-inputs.js';
+import { type PackLimits, type PackedRow, StepPacker, bucketOf } from './step-inputs.js';
 
 /** One sampled token and its log-probability. */
 export interface SampledToken {
@@ -19,14 +19,6 @@ export interface Runner {
   dispose(): void;
 }
 
-/** Batch sizes that get their own CUDA graph: powers of two up to the largest batch. */
-export function graphBuckets(maxNumSeqs: number): number[] {
-  const buckets: number[] = [];
-  for (let b = 1; b < maxNumSeqs; b *= 2) buckets.push(b);
-  buckets.push(maxNumSeqs);
-  return buckets;
-}
-
 /**
  * Runs a compiled plan (built with sampling) on a loaded executable: the backend samples. With
  * `graphs`, decode steps (one token per sequence, every sequence sampling) are padded to the
@@ -35,7 +27,6 @@ export function graphBuckets(maxNumSeqs: number): number[] {
  */
 export class ExecutableRunner implements Runner {
   private readonly packer: StepPacker;
-  private readonly buckets: number[];
 
   constructor(
     private readonly executable: Executable,
@@ -44,14 +35,13 @@ export class ExecutableRunner implements Runner {
     private readonly graphs = false,
   ) {
     this.packer = new StepPacker(limits, blocksOf);
-    this.buckets = graphBuckets(limits.maxNumSeqs);
   }
 
   async step(rows: readonly PackedRow[]): Promise<Map<Request, SampledToken>> {
     const top = rows.reduce((m, r) => (r.sample ? Math.max(m, r.request.params.topLogprobs) : m), 0);
     // Graphs are captured without top logprobs (L = 0): a step that wants them runs eagerly.
     const decode = this.graphs && top === 0 && rows.length > 0 && rows.every((r) => r.numNewTokens === 1 && r.sample);
-    const packed = decode ? this.packer.pack(rows, { padTo: this.buckets.find((b) => b >= rows.length)!, fixedShape: true }) : this.packer.pack(rows);
+    const packed = decode ? this.packer.pack(rows, { padTo: bucketOf(rows.length, this.limits.maxNumSeqs), fixedShape: true }) : this.packer.pack(rows);
     const inputs = { ...packed, dims: { ...packed.dims, [TOP_LOGPROBS_DIM]: top }, graph: decode };
     const outputs = await this.executable.run(inputs, top > 0 ? [TOKENS_OUTPUT, LOGPROBS_OUTPUT, TOP_TOKENS_OUTPUT, TOP_LOGPROBS_OUTPUT] : [TOKENS_OUTPUT, LOGPROBS_OUTPUT]);
     const tokens = outputs[TOKENS_OUTPUT]!.data;

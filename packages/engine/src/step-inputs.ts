@@ -78,7 +78,7 @@ export class StepPacker {
     const blocks = rows.map((row) => this.blocksOf(row.request));
     const longest = blocks.reduce((m, b) => Math.max(m, b.length), 1);
     if (longest > maxBlocksPerSeq) throw new RangeError(`a sequence holds ${longest} blocks; at most ${maxBlocksPerSeq} fit`);
-    const width = options.fixedShape ? Math.min(maxBlocksPerSeq, powerOfTwoAtLeast(longest)) : longest;
+    const width = options.fixedShape ? bucketOf(longest, maxBlocksPerSeq) : longest;
     const [tokenIds, positions, slots, tables, seqLens, queryStart, logitRows] = this.ints(
       STEP_INPUTS.tokenIds, STEP_INPUTS.positions, STEP_INPUTS.slotMapping, STEP_INPUTS.blockTables, STEP_INPUTS.seqLens, STEP_INPUTS.queryStart, STEP_INPUTS.logitsIndices,
     ); // prettier-ignore
@@ -115,7 +115,7 @@ export class StepPacker {
     }
     queryStart[numSeqs] = t;
     const penaltyTokens = this.packSampling(sampled, r);
-    const P = options.fixedShape ? Math.min(maxPenaltyTokens, powerOfTwoAtLeast(penaltyTokens)) : penaltyTokens;
+    const P = options.fixedShape ? bucketOf(penaltyTokens, maxPenaltyTokens) : penaltyTokens;
     if (penaltyTokens > maxPenaltyTokens) {
       throw new RangeError(`this step's penalties look at ${penaltyTokens} tokens; at most ${maxPenaltyTokens} fit (raise maxPenaltyTokens)`);
     }
@@ -179,9 +179,12 @@ export class StepPacker {
   }
 }
 
-/** The smallest power of two >= n (1 for n <= 1). */
-function powerOfTwoAtLeast(n: number): number {
+/**
+ * The CUDA-graph bucket of a size: the smallest power of two >= n (1 for n <= 1), capped at `max`.
+ * Batch sizes, block-table widths and penalty-token counts of graph steps all fall in these.
+ */
+export function bucketOf(n: number, max: number): number {
   let p = 1;
   while (p < n) p *= 2;
-  return p;
+  return Math.min(p, max);
 }

@@ -33,7 +33,7 @@ export function sampleRow(row: Float32Array, params: RowParams, order: Int32Arra
       argmax = i;
     }
   }
-  const normalizer = logNormalizer(row);
+  const normalizer = logNormalizer(row, max);
   const logprobOf = (token: number): number => Math.fround(row[token]! - normalizer);
   if (params.temperature === 0) return { token: argmax, logprob: logprobOf(argmax) };
 
