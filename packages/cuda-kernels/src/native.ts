@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { DType, ValueKind } from '@ignis/tensor';
 
 /** dtype numbering shared with native/ (kernels/common/dtype.h). */
-export const NATIVE_DTYPES: Readonly<Record<DType, number>> = { f32: 0, f16: 1, bf16: 2, i8: 3, i32: 4 };
+export const NATIVE_DTYPES: Readonly<Record<DType, number>> = { f32: 0, f16: 1, bf16: 2, i8: 3, i32: 4, fp8e4m3: 5, fp8e5m2: 6 };
 
 /** Value kind numbering shared with native/plan.h. */
 export const NATIVE_VALUE_KINDS: Readonly<Record<ValueKind, number>> = { input: 0, weight: 1, constant: 2, state: 3, activation: 4 };

@@ -1,12 +1,14 @@
 /**
  * Element types and exact conversions between them.
  *
- * Half-precision values (f16, bf16) are stored as their raw 16-bit patterns in a `Uint16Array`;
- * arithmetic happens in f32 (the reference backend) after {@link decodeToF32}.
+ * Half-precision values (f16, bf16) are stored as their raw 16-bit patterns in a `Uint16Array`,
+ * FP8 values (fp8e4m3, fp8e5m2: see fp8.ts) as their 8-bit codes in a `Uint8Array`; arithmetic
+ * happens in f32 (the reference backend) after {@link decodeToF32}.
  */
+import { f32ToFp8e4m3, f32ToFp8e5m2, fp8e4m3Table, fp8e5m2Table } from './fp8.js';
 
 /** The element types Ignis tensors can hold. */
-export type DType = 'f32' | 'f16' | 'bf16' | 'i8' | 'i32';
+export type DType = 'f32' | 'f16' | 'bf16' | 'fp8e4m3' | 'fp8e5m2' | 'i8' | 'i32';
 
 /** Facts about one dtype. */
 export interface DTypeInfo {
@@ -21,6 +23,8 @@ export const DTYPE_INFO: Readonly<Record<DType, DTypeInfo>> = {
   f32: { bytes: 4, isFloat: true },
   f16: { bytes: 2, isFloat: true },
   bf16: { bytes: 2, isFloat: true },
+  fp8e4m3: { bytes: 1, isFloat: true },
+  fp8e5m2: { bytes: 1, isFloat: true },
   i8: { bytes: 1, isFloat: false },
   i32: { bytes: 4, isFloat: false },
 };
@@ -30,6 +34,8 @@ export interface TypedArrayFor {
   f32: Float32Array;
   f16: Uint16Array;
   bf16: Uint16Array;
+  fp8e4m3: Uint8Array;
+  fp8e5m2: Uint8Array;
   i8: Int8Array;
   i32: Int32Array;
 }
@@ -137,16 +143,24 @@ export function decodeToF32(data: TensorData, dtype: DType, out = new Float32Arr
       for (let i = 0; i < n; i++) bitsOut[i] = src[i]! << 16;
       return out;
     }
-    case 'f16': {
-      const src = data as Uint16Array;
-      const table = f16Table();
-      for (let i = 0; i < n; i++) out[i] = table[src[i]!]!;
-      return out;
-    }
+    case 'f16':
+      return decodeWithTable(data as Uint16Array, f16Table(), out);
+    case 'fp8e4m3':
+      return decodeWithTable(data as Uint8Array, fp8e4m3Table(), out);
+    case 'fp8e5m2':
+      return decodeWithTable(data as Uint8Array, fp8e5m2Table(), out);
   }
 }
 
-/** Encodes f32 values as `dtype` (rounding to nearest even for half types, truncating toward zero for ints). */
+function decodeWithTable(codes: Uint8Array | Uint16Array, table: Float32Array, out: Float32Array): Float32Array {
+  for (let i = 0; i < codes.length; i++) out[i] = table[codes[i]!]!;
+  return out;
+}
+
+/**
+ * Encodes f32 values as `dtype`: rounding to nearest even for float types (FP8 saturating at its
+ * largest finite value), truncating toward zero for ints.
+ */
 export function encodeFromF32<D extends DType>(values: ArrayLike<number>, dtype: D): TypedArrayFor[D] {
   const n = values.length;
   switch (dtype) {
@@ -162,6 +176,10 @@ export function encodeFromF32<D extends DType>(values: ArrayLike<number>, dtype:
       for (let i = 0; i < n; i++) out[i] = f32ToF16(values[i]!);
       return out as TypedArrayFor[D];
     }
+    case 'fp8e4m3':
+      return Uint8Array.from(values, f32ToFp8e4m3) as TypedArrayFor[D];
+    case 'fp8e5m2':
+      return Uint8Array.from(values, f32ToFp8e5m2) as TypedArrayFor[D];
     case 'i8':
       return Int8Array.from(values, Math.trunc) as TypedArrayFor[D];
     case 'i32':
@@ -189,6 +207,9 @@ export function viewData<D extends DType>(
     case 'f16':
     case 'bf16':
       return new Uint16Array(buffer, byteOffset, length) as TypedArrayFor[D];
+    case 'fp8e4m3':
+    case 'fp8e5m2':
+      return new Uint8Array(buffer, byteOffset, length) as TypedArrayFor[D];
     case 'i8':
       return new Int8Array(buffer, byteOffset, length) as TypedArrayFor[D];
     case 'i32':

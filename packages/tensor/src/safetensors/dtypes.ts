@@ -5,6 +5,8 @@ export const SAFETENSORS_DTYPE: Readonly<Record<DType, string>> = {
   f32: 'F32',
   f16: 'F16',
   bf16: 'BF16',
+  fp8e4m3: 'F8_E4M3',
+  fp8e5m2: 'F8_E5M2',
   i8: 'I8',
   i32: 'I32',
 };
