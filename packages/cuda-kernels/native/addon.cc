@@ -45,6 +45,19 @@ Napi::Object DeviceInfoObject(Napi::Env env) {
 
 int64_t ToInt(const Napi::Value& v) { return static_cast<int64_t>(v.As<Napi::Number>().Int64Value()); }
 
+/** A weight format as src/cuda-backend.ts flattens it. */
+WeightFormatDesc ParseFormat(const Napi::Object& o) {
+  WeightFormatDesc f;
+  f.scale = static_cast<ScaleKind>(ToInt(o.Get("scaleKind")));
+  f.tile_rows = ToInt(o.Get("tileRows"));
+  f.tile_cols = ToInt(o.Get("tileCols"));
+  f.activation = static_cast<ActivationKind>(ToInt(o.Get("activation")));
+  if (o.Has("quantizeFrom")) f.quantize_from = static_cast<DType>(ToInt(o.Get("quantizeFrom")));
+  const Napi::Array companions = o.Get("companions").As<Napi::Array>();
+  for (uint32_t i = 0; i < companions.Length(); ++i) f.companions.push_back(ToInt(companions.Get(i)));
+  return f;
+}
+
 /** The plan object built by src/cuda-backend.ts (flattenPlan). */
 PlanDesc ParsePlan(const Napi::Object& o) {
   PlanDesc plan;
@@ -61,6 +74,7 @@ PlanDesc ParsePlan(const Napi::Object& o) {
       const Napi::Array dim = shape.Get(j).As<Napi::Array>();
       d.shape.push_back(DimExpr{static_cast<int32_t>(ToInt(dim.Get(0u))), ToInt(dim.Get(1u))});
     }
+    if (v.Has("format")) d.format = ParseFormat(v.Get("format").As<Napi::Object>());
     plan.values.push_back(std::move(d));
   }
   const Napi::Array ops = o.Get("ops").As<Napi::Array>();
@@ -130,6 +144,9 @@ class ExecutorWrap : public Napi::ObjectWrap<ExecutorWrap> {
     return DefineClass(env, "Executor",
                        {InstanceMethod("setConstant", &ExecutorWrap::SetConstant), InstanceMethod("uploadWeight", &ExecutorWrap::UploadWeight),
                         InstanceMethod("fillWeight", &ExecutorWrap::FillWeight), InstanceMethod("loadFiles", &ExecutorWrap::LoadFiles),
+                        InstanceMethod("uploadCompanion", &ExecutorWrap::UploadCompanion),
+                        InstanceMethod("stageWeight", &ExecutorWrap::StageWeight),
+                        InstanceMethod("quantizeWeight", &ExecutorWrap::QuantizeWeight),
                         InstanceMethod("run", &ExecutorWrap::Run), InstanceMethod("time", &ExecutorWrap::Time),
                         InstanceMethod("memory", &ExecutorWrap::Memory),
                         InstanceMethod("dispose", &ExecutorWrap::Dispose)});
@@ -179,6 +196,37 @@ class ExecutorWrap : public Napi::ObjectWrap<ExecutorWrap> {
     try {
       ex->fill_weight(static_cast<int32_t>(ToInt(info[0])), static_cast<uint32_t>(ToInt(info[1])), info[2].As<Napi::Number>().FloatValue(),
                       info[3].As<Napi::Number>().FloatValue(), static_cast<uint64_t>(ToInt(info[4])), static_cast<uint64_t>(ToInt(info[5])));
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), e.what());
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value UploadCompanion(const Napi::CallbackInfo& info) {
+    auto ex = live(info.Env());
+    const Napi::Float32Array data = info[2].As<Napi::Float32Array>();
+    try {
+      ex->upload_companion(static_cast<int32_t>(ToInt(info[0])), static_cast<CompanionRole>(ToInt(info[1])), data.Data(), data.ElementLength());
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), e.what());
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value StageWeight(const Napi::CallbackInfo& info) {
+    auto ex = live(info.Env());
+    try {
+      ex->stage_weight(static_cast<int32_t>(ToInt(info[0])));
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), e.what());
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value QuantizeWeight(const Napi::CallbackInfo& info) {
+    auto ex = live(info.Env());
+    try {
+      ex->quantize_weight(static_cast<int32_t>(ToInt(info[0])));
     } catch (const std::exception& e) {
       throw Napi::Error::New(info.Env(), e.what());
     }

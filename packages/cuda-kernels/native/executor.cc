@@ -12,6 +12,7 @@
 
 #include "convert/convert.cuh"
 #include "errors.h"
+#include "quantize/quantize.cuh"
 
 namespace ignis {
 namespace {
@@ -52,6 +53,7 @@ Executor::Executor(PlanDesc plan) : plan_(std::move(plan)) {
     const std::vector<int64_t>& max = plan_.symbol_max;
     arena_ = allocate(plan_.arena_bytes, stats_.arena, "the step arena");
     ptrs_.assign(plan_.values.size(), nullptr);
+    companions_.assign(plan_.values.size(), {});
     for (size_t i = 0; i < plan_.values.size(); ++i) {
       const ValueDesc& v = plan_.values[i];
       switch (v.kind) {
@@ -61,6 +63,11 @@ Executor::Executor(PlanDesc plan) : plan_(std::move(plan)) {
           break;
         case ValueKind::Weight:
           ptrs_[i] = allocate(value_bytes(v, max), stats_.weights, "weight " + v.name);
+          if (v.format) {
+            for (int64_t n : v.format->companions) {
+              companions_[i].push_back(static_cast<float*>(allocate(static_cast<size_t>(n) * sizeof(float), stats_.weights, "scales of " + v.name)));
+            }
+          }
           break;
         case ValueKind::Constant:
           ptrs_[i] = allocate(value_bytes(v, max), stats_.weights, "constant " + v.name);
@@ -169,7 +176,59 @@ uint8_t* Executor::weight_range(int32_t id, uint64_t element, uint64_t count, co
     throw std::runtime_error(what + ": elements [" + std::to_string(element) + ", " + std::to_string(element + count) + ") of " + v.name +
                              " (a weight of " + std::to_string(total) + ")");
   }
-  return static_cast<uint8_t*>(device(id)) + element * dtype_bytes(v.dtype);
+  const auto staged = staging_.find(id);
+  void* base = staged == staging_.end() ? device(id) : staged->second;
+  return static_cast<uint8_t*>(base) + element * dtype_bytes(load_dtype(id));
+}
+
+DType Executor::load_dtype(int32_t id) const {
+  return staging_.count(id) ? *value(id).format->quantize_from : value(id).dtype;
+}
+
+void Executor::free_owned(void* p) {
+  cudaFree(p);
+  owned_.erase(std::find(owned_.begin(), owned_.end(), p));
+}
+
+float* Executor::companion(int32_t id, CompanionRole role) const {
+  const size_t index = static_cast<size_t>(role);
+  if (static_cast<size_t>(id) >= companions_.size() || index >= companions_[static_cast<size_t>(id)].size()) return nullptr;
+  return companions_[static_cast<size_t>(id)][index];
+}
+
+void Executor::upload_companion(int32_t id, CompanionRole role, const float* data, size_t count) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const ValueDesc& v = value(id);
+  float* dst = companion(id, role);
+  const size_t index = static_cast<size_t>(role);
+  if (dst == nullptr || static_cast<int64_t>(count) != v.format->companions.at(index)) {
+    throw std::runtime_error("weight " + v.name + ": companion " + std::to_string(index) + " of " + std::to_string(count) + " values does not fit");
+  }
+  cuda_check(cudaMemcpy(dst, data, count * sizeof(float), cudaMemcpyHostToDevice), "uploading the scales of " + v.name);
+}
+
+void Executor::stage_weight(int32_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const ValueDesc& v = value(id);
+  if (!v.format || !v.format->quantize_from || staging_.count(id)) throw std::runtime_error("weight " + v.name + " is not one to quantize at load");
+  size_t unused = 0;
+  const size_t bytes = static_cast<size_t>(numel(v, plan_.symbol_max)) * dtype_bytes(*v.format->quantize_from);
+  staging_[id] = allocate(bytes, unused, "staging " + v.name + " for quantization");
+}
+
+void Executor::quantize_weight(int32_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const ValueDesc& v = value(id);
+  const auto staged = staging_.find(id);
+  if (staged == staging_.end()) throw std::runtime_error("weight " + v.name + " was not staged");
+  const int64_t rows = v.shape.at(0).add;
+  const int64_t cols = v.shape.at(1).add;
+  cuda_check(quantize::rows_fp8(*v.format->quantize_from, staged->second, static_cast<uint8_t*>(device(id)), companion(id, CompanionRole::WeightScale),
+                                rows, cols, cols, nullptr, stream_),
+             "quantizing " + v.name);
+  cuda_check(cudaStreamSynchronize(stream_), "quantizing " + v.name);
+  free_owned(staged->second);
+  staging_.erase(staged);
 }
 
 void Executor::upload_weight(int32_t id, DType source, const void* data, size_t bytes, uint64_t element) {
@@ -178,24 +237,23 @@ void Executor::upload_weight(int32_t id, DType source, const void* data, size_t 
   if (bytes % dtype_bytes(source) != 0) throw std::runtime_error("weight " + v.name + ": " + std::to_string(bytes) + " bytes is not whole elements");
   const size_t count = bytes / dtype_bytes(source);
   uint8_t* dst = weight_range(id, element, count, "uploading");
-  if (source == v.dtype) {
+  if (source == load_dtype(id)) {
     cuda_check(cudaMemcpy(dst, data, bytes, cudaMemcpyHostToDevice), "uploading " + v.name);
     return;
   }
   size_t unused = 0;
   void* temp = allocate(bytes, unused, "converting " + v.name);
   cuda_check(cudaMemcpy(temp, data, bytes, cudaMemcpyHostToDevice), "uploading " + v.name);
-  cuda_check(convert::cast(source, temp, v.dtype, dst, count, stream_), "converting " + v.name);
+  cuda_check(convert::cast(source, temp, load_dtype(id), dst, count, stream_), "converting " + v.name);
   cuda_check(cudaStreamSynchronize(stream_), "converting " + v.name);
-  cudaFree(temp);
-  owned_.erase(std::find(owned_.begin(), owned_.end(), temp));
+  free_owned(temp);
 }
 
 void Executor::fill_weight(int32_t id, uint32_t seed, float scale, float offset, uint64_t element, uint64_t count) {
   std::lock_guard<std::mutex> lock(mutex_);
   const ValueDesc& v = value(id);
   uint8_t* dst = weight_range(id, element, count, "filling");
-  cuda_check(convert::fill_uniform(v.dtype, dst, count, seed, scale, offset, stream_), "filling " + v.name);
+  cuda_check(convert::fill_uniform(load_dtype(id), dst, count, seed, scale, offset, stream_), "filling " + v.name);
   cuda_check(cudaStreamSynchronize(stream_), "filling " + v.name);
 }
 
@@ -232,7 +290,8 @@ void Executor::load_files(const std::vector<FileWeight>& weights) {
         if (fd < 0) throw std::runtime_error("opening " + w.path + ": " + std::strerror(errno));
         found = files.emplace(w.path, fd).first;
       }
-      const bool convert = w.dtype != v.dtype;
+      const DType target = load_dtype(w.value);
+      const bool convert = w.dtype != target;
       for (uint64_t done_bytes = 0; done_bytes < w.bytes; done_bytes += kStagingChunk, ++chunk_index) {
         const int b = static_cast<int>(chunk_index % 2);
         const size_t n = static_cast<size_t>(std::min<uint64_t>(kStagingChunk, w.bytes - done_bytes));
@@ -244,8 +303,8 @@ void Executor::load_files(const std::vector<FileWeight>& weights) {
           if (!temp[b]) cuda_check(cudaMalloc(&temp[b], kStagingChunk), "allocating conversion staging");
           cuda_check(cudaMemcpyAsync(temp[b], pinned[b], n, cudaMemcpyHostToDevice, stream_), "copying " + v.name);
           const size_t first = done_bytes / dtype_bytes(w.dtype);
-          void* dst = base + first * dtype_bytes(v.dtype);
-          cuda_check(convert::cast(w.dtype, temp[b], v.dtype, dst, n / dtype_bytes(w.dtype), stream_), "converting " + v.name);
+          void* dst = base + first * dtype_bytes(target);
+          cuda_check(convert::cast(w.dtype, temp[b], target, dst, n / dtype_bytes(w.dtype), stream_), "converting " + v.name);
         }
         cuda_check(cudaEventRecord(done[b], stream_), "recording an event");
       }

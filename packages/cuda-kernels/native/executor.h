@@ -71,6 +71,16 @@ class Executor {
   void load_files(const std::vector<FileWeight>& weights);
   /** Fills elements [element, element + count) of a weight with synthetic values (convert::fill_uniform). */
   void fill_weight(int32_t id, uint32_t seed, float scale, float offset, uint64_t element, uint64_t count);
+  /** A quantized weight's companion (f32 on the device), or null when it has none of that role. */
+  float* companion(int32_t id, CompanionRole role) const;
+  void upload_companion(int32_t id, CompanionRole role, const float* data, size_t count);
+  /**
+   * For a weight quantized at load: until quantize_weight, loads into it go to a staging buffer
+   * in its quantize_from dtype; quantize_weight then quantizes each output row into the weight's
+   * e4m3 codes and its scale companion (quantize::rows_fp8) and frees the staging.
+   */
+  void stage_weight(int32_t id);
+  void quantize_weight(int32_t id);
 
   /**
    * Times `iterations` eager runs of the step whose inputs are staged (after one warm-up run):
@@ -101,13 +111,21 @@ class Executor {
   void release();
   void* allocate(size_t bytes, size_t& counter, const std::string& what);
   void check_dims(const std::vector<int64_t>& dims) const;
-  /** The weight `id` and its element range [element, element + count), checked; returns the range's address. */
+  /** The weight `id` and its element range [element, element + count), checked; returns the range's address (in the staging buffer while staged). */
   uint8_t* weight_range(int32_t id, uint64_t element, uint64_t count, const std::string& what) const;
+  /** The dtype loads into weight `id` are converted to: its own, or its quantize_from while staged. */
+  DType load_dtype(int32_t id) const;
+  /** Frees one buffer this executor allocated. */
+  void free_owned(void* p);
 
   PlanDesc plan_;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<gemm::Gemm> gemm_;
   std::vector<void*> ptrs_;
+  /** Per value: its companions' device buffers, in CompanionRole order (empty for unquantized values). */
+  std::vector<std::vector<float*>> companions_;
+  /** Staging buffers of weights quantized at load, by value id, while they load. */
+  std::map<int32_t, void*> staging_;
   std::vector<void*> owned_;
   void* arena_ = nullptr;
   uint8_t* pinned_in_ = nullptr;

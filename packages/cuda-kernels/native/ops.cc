@@ -10,6 +10,7 @@
 #include "gather/gather.cuh"
 #include "kv_write/kv_write.cuh"
 #include "penalties/penalties.cuh"
+#include "quantize/quantize.cuh"
 #include "rmsnorm/rmsnorm.cuh"
 #include "rope/rope.cuh"
 #include "sampling/sampling.cuh"
@@ -97,7 +98,48 @@ Launch bind_binary(const OpView& v, bool silu) {
   };
 }
 
+constexpr size_t kScratchAlign = 256;
+size_t align_up(size_t n) { return (n + kScratchAlign - 1) / kScratchAlign * kScratchAlign; }
+
+// W8A8 FP8: each step quantizes the input to e4m3 (per row, or with the checkpoint's static
+// scale) into the scratch, then one FP8 GEMM applies both scale vectors (gemm::matmul_fp8).
+Launch bind_linear_fp8(const OpView& v) {
+  const ValueDesc& x = v.in(0);
+  const ValueDesc& w = v.in(1);
+  const DType in = v.float_dtype(x);
+  const DType out = v.float_dtype(v.out(0));
+  const WeightFormatDesc& format = *w.format;
+  if (w.dtype != DType::FP8E4M3 || format.scale != ScaleKind::Channel ||
+      (format.activation != ActivationKind::Fp8Token && format.activation != ActivationKind::Fp8Static)) {
+    throw std::runtime_error(w.name + ": the CUDA backend runs FP8 (e4m3) weights with channel scales and per-token or static activations");
+  }
+  Executor& ex = v.ex;
+  const int32_t weight_id = v.op.inputs.at(1);
+  const float* input_scale = format.activation == ActivationKind::Fp8Static ? ex.companion(weight_id, CompanionRole::InputScale) : nullptr;
+  const void* xs = v.in_ptr(0);
+  const void* codes = v.in_ptr(1);
+  const void* bias = v.has_input(2) ? v.in_ptr(2) : nullptr;
+  if (bias) v.same_dtype(v.in(2), v.out(0));
+  void* y = v.out_ptr(0);
+  const int64_t N = v.fixed(w, 0);
+  const int64_t K = v.fixed(w, 1);
+  const int64_t max_rows = dim_of(x, 0, ex.max_dims());
+  const size_t codes_bytes = align_up(static_cast<size_t>(max_rows * K));
+  ex.need_scratch(codes_bytes + static_cast<size_t>(max_rows) * sizeof(float));
+  return [=, &ex, &x](const StepContext& s) {
+    const int64_t T = dim_of(x, 0, s.dims);
+    if (T == 0) return cudaSuccess;
+    auto* scratch = static_cast<uint8_t*>(ex.scratch_for(align_up(static_cast<size_t>(T * K)) + static_cast<size_t>(T) * sizeof(float)));
+    auto* x_scale = reinterpret_cast<float*>(scratch + align_up(static_cast<size_t>(T * K)));
+    const cudaError_t status = quantize::rows_fp8(in, xs, scratch, x_scale, T, K, K, input_scale, s.stream);
+    if (status != cudaSuccess) return status;
+    ex.gemm().matmul_fp8(scratch, x_scale, codes, ex.companion(weight_id, CompanionRole::WeightScale), bias, out, y, T, N, K, s.stream);
+    return cudaGetLastError();
+  };
+}
+
 Launch bind_linear(const OpView& v) {
+  if (v.in(1).format) return bind_linear_fp8(v);
   const ValueDesc& x = v.in(0);
   const DType in = v.float_dtype(x);
   const DType out = v.float_dtype(v.out(0));
@@ -139,9 +181,6 @@ int max_of(const uint8_t* host, int64_t count) {
   for (int64_t i = 0; i < count; ++i) best = std::max(best, values[i]);
   return best;
 }
-
-constexpr size_t kScratchAlign = 256;
-size_t align_up(size_t n) { return (n + kScratchAlign - 1) / kScratchAlign * kScratchAlign; }
 
 // Both attention ops: write the step's K/V into the cache (paged_attention: copies k and v;
 // paged_attention_qkv: rotates q into the front of the scratch and rotated k and v into the

@@ -2,6 +2,7 @@
 // A compiled plan as the executor sees it: the TypeScript Plan flattened by src/cuda-backend.ts.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,25 @@ struct DimExpr {
   int64_t add = 0;
 };
 
+/** Matches SCALE_KINDS in src/native.ts: which weight elements share a scale. */
+enum class ScaleKind : int32_t { Channel = 0, Block = 1, Group = 2 };
+/** Matches ACTIVATION_KINDS in src/native.ts: how a quantized linear treats its input. */
+enum class ActivationKind : int32_t { None = 0, Fp8Token = 1, Fp8Static = 2, Fp8TokenGroup = 3 };
+/** Matches COMPANION_ROLES in src/native.ts. */
+enum class CompanionRole : int32_t { WeightScale = 0, InputScale = 1 };
+
+/** A quantized weight's format (see WeightFormat in @ignis/tensor). */
+struct WeightFormatDesc {
+  ScaleKind scale = ScaleKind::Channel;
+  /** Block rows and columns, or 1 and the group size; 0 for channel scales. */
+  int64_t tile_rows = 0, tile_cols = 0;
+  ActivationKind activation = ActivationKind::None;
+  /** Set for a weight quantized at load: the float dtype it is read in. */
+  std::optional<DType> quantize_from;
+  /** f32 elements of each companion, in CompanionRole order. */
+  std::vector<int64_t> companions;
+};
+
 struct ValueDesc {
   std::string name;
   ValueKind kind = ValueKind::Activation;
@@ -25,6 +45,8 @@ struct ValueDesc {
   std::vector<DimExpr> shape;
   /** Byte offset in the step arena (inputs and activations), else -1. */
   int64_t arena_offset = -1;
+  /** Quantized weights only. */
+  std::optional<WeightFormatDesc> format;
 };
 
 struct OpDesc {

@@ -8,15 +8,30 @@ import {
   type Plan,
   type StepInputs,
   type StepOutputs,
+  type Value,
   type WeightSource,
-  checkWeight,
+  WeightMismatchError,
+  assembleCompanion,
   decodeToF32,
   evalDim,
   evalNumel,
   formatShape,
-  weightParts,
+  weightCompanions,
+  weightProblems,
+  weightSlices,
 } from '@ignis/tensor';
-import { type FlatPlan, NATIVE_DTYPES, NATIVE_VALUE_KINDS, type NativeDeviceInfo, type NativeExecutor, loadAddon } from './native.js';
+import {
+  ACTIVATION_KINDS,
+  COMPANION_ROLES,
+  type FlatPlan,
+  type FlatWeightFormat,
+  NATIVE_DTYPES,
+  NATIVE_VALUE_KINDS,
+  type NativeDeviceInfo,
+  type NativeExecutor,
+  SCALE_KINDS,
+  loadAddon,
+} from './native.js';
 
 /** The CUDA backend cannot be used here; the message lists every cause and what to do. */
 export class CudaUnavailableError extends Error {
@@ -75,6 +90,7 @@ export class CudaBackend implements Backend {
     if (!SUPPORTED_OPS.has(op.op)) return false;
     return [...op.inputs, ...op.outputs].every((id) => {
       const v = plan.values[id]!;
+      if (v.format) return op.op === 'linear' && id === op.inputs[1] && supportsFormat(v);
       return v.dtype === 'f32' || v.dtype === 'bf16' || v.dtype === 'i32';
     });
   }
@@ -103,10 +119,25 @@ export class CudaBackend implements Backend {
 }
 
 /**
- * Uploads constants and weights. A fused weight is loaded part by part into its rows: file
- * ranges natively, synthetic parts filled on the device, others from memory.
+ * FP8 (e4m3) W8A8 with channel scales and per-token or static activations; weights quantized at
+ * load come from f32, f16 or bf16. Block scales wait for a kernel (cuBLASLt's block modes are
+ * not used yet): the quantization pass picks channel scales for this backend.
+ */
+function supportsFormat(weight: Value): boolean {
+  const f = weight.format!;
+  const from = f.quantizeFrom;
+  return weight.dtype === 'fp8e4m3' && f.scale.kind === 'channel' && (f.activation === 'fp8-token' || f.activation === 'fp8-static') && (from === undefined || from === 'f32' || from === 'f16' || from === 'bf16');
+}
+
+/**
+ * Uploads constants and weights, slice by slice: whole-row file ranges natively, synthetic
+ * tensors filled on the device, anything else read here and uploaded row by row. Quantized
+ * weights get their companions (scales); weights quantized at load are staged in float and
+ * quantized on the device as soon as they are complete.
  */
 async function loadValues(plan: Plan, weights: WeightSource, native: NativeExecutor): Promise<void> {
+  const problems = weightProblems(plan.values, weights);
+  if (problems.length > 0) throw new WeightMismatchError(`the weights do not match the plan:\n  ${problems.slice(0, 10).join('\n  ')}`);
   const files: Parameters<NativeExecutor['loadFiles']>[0] = [];
   for (const value of plan.values) {
     if (value.kind === 'constant') {
@@ -114,22 +145,51 @@ async function loadValues(plan: Plan, weights: WeightSource, native: NativeExecu
       continue;
     }
     if (value.kind !== 'weight') continue;
-    for (const part of weightParts(value)) {
-      checkWeight(weights, part.name, part.shape);
-      const count = part.shape.reduce((a, b) => a * b, 1);
-      const fill = weights.synthetic?.(part.name);
-      const range = fill ? undefined : weights.fileRange?.(part.name);
-      if (fill) {
-        native.fillWeight(value.id, fill.seed >>> 0, fill.scale, fill.offset, part.offset, count);
-      } else if (range) {
-        files.push({ value: value.id, path: range.file, offset: range.byteOffset, bytes: range.byteLength, dtype: NATIVE_DTYPES[range.dtype], element: part.offset });
-      } else {
-        const tensor = await weights.read(part.name);
-        native.uploadWeight(value.id, NATIVE_DTYPES[tensor.dtype], tensor.data, part.offset);
-      }
+    const quantizeAtLoad = value.format?.quantizeFrom !== undefined;
+    if (quantizeAtLoad) native.stageWeight(value.id);
+    const ranges = await loadSlices(value, weights, native);
+    if (quantizeAtLoad) {
+      if (ranges.length > 0) await native.loadFiles(ranges);
+      native.quantizeWeight(value.id);
+      continue;
+    }
+    files.push(...ranges);
+    for (const companion of weightCompanions(value)) {
+      const data = await assembleCompanion(value, companion.role, (name) => weights.read(name));
+      native.uploadCompanion(value.id, COMPANION_ROLES.indexOf(companion.role), data);
     }
   }
   if (files.length > 0) await native.loadFiles(files);
+}
+
+/** Loads a weight's slices that need no file reading now, and returns the file ranges of the others. */
+async function loadSlices(value: Value, weights: WeightSource, native: NativeExecutor): Promise<Parameters<NativeExecutor['loadFiles']>[0]> {
+  const ranges: Parameters<NativeExecutor['loadFiles']>[0] = [];
+  const width = value.shape.length === 2 ? (value.shape[1] as number) : 1;
+  for (const slice of weightSlices(value)) {
+    const sourceWidth = slice.shape.length === 2 ? slice.shape[1]! : 1;
+    const whole = slice.rows[0] === 0 && slice.rows[1] === slice.shape[0] && slice.cols[1] - slice.cols[0] === sourceWidth;
+    const wholeRows = slice.cols[0] === 0 && slice.cols[1] === sourceWidth && sourceWidth === width && slice.at[1] === 0;
+    const element = slice.at[0] * width + slice.at[1];
+    const fill = whole && wholeRows ? weights.synthetic?.(slice.name) : undefined;
+    const range = wholeRows ? weights.fileRange?.(slice.name) : undefined;
+    if (fill) {
+      native.fillWeight(value.id, fill.seed >>> 0, fill.scale, fill.offset, element, slice.shape.reduce((a, b) => a * b, 1));
+    } else if (range) {
+      const rowBytes = (range.byteLength / slice.shape[0]!) | 0;
+      const bytes = (slice.rows[1] - slice.rows[0]) * rowBytes;
+      ranges.push({ value: value.id, path: range.file, offset: range.byteOffset + slice.rows[0] * rowBytes, bytes, dtype: NATIVE_DTYPES[range.dtype], element });
+    } else {
+      const tensor = await weights.read(slice.name);
+      const elementBytes = tensor.data.BYTES_PER_ELEMENT;
+      for (let r = slice.rows[0]; r < slice.rows[1]; r++) {
+        const from = (r * sourceWidth + slice.cols[0]) * elementBytes;
+        const row = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset + from, (slice.cols[1] - slice.cols[0]) * elementBytes);
+        native.uploadWeight(value.id, NATIVE_DTYPES[tensor.dtype], row, (slice.at[0] + r - slice.rows[0]) * width + slice.at[1]);
+      }
+    }
+  }
+  return ranges;
 }
 
 /** The plan as the native executor reads it: numeric kinds, dtypes and dims; numeric attributes only. */
@@ -157,6 +217,7 @@ export function flattenPlan(plan: Plan, loadDims: Readonly<Record<string, number
       dtype: NATIVE_DTYPES[v.dtype],
       shape: v.shape.map(encode),
       offset: plan.memory.slots[v.id]?.offset ?? -1,
+      ...(v.format ? { format: flattenFormat(v) } : {}),
     })),
     ops: plan.ops.map((op) => ({
       kind: op.op,
@@ -172,6 +233,21 @@ export function flattenPlan(plan: Plan, loadDims: Readonly<Record<string, number
     symbolMax,
     arenaBytes: plan.memory.arenaBytes,
     inputBytes,
+  };
+}
+
+/** A weight's format as the native executor reads it. */
+function flattenFormat(value: Value): FlatWeightFormat {
+  const format = value.format!;
+  const scale = format.scale;
+  const [tileRows, tileCols] = scale.kind === 'block' ? [scale.rows, scale.cols] : scale.kind === 'group' ? [1, scale.size] : [0, 0];
+  return {
+    scaleKind: SCALE_KINDS.indexOf(scale.kind),
+    tileRows,
+    tileCols,
+    activation: ACTIVATION_KINDS.indexOf(format.activation),
+    ...(format.quantizeFrom ? { quantizeFrom: NATIVE_DTYPES[format.quantizeFrom] } : {}),
+    companions: weightCompanions(value).map((c) => c.shape.reduce((a, b) => a * b, 1)),
   };
 }
 

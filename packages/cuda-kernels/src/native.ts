@@ -31,7 +31,7 @@ export interface NativeDeviceInfo {
 
 /** A plan flattened for the native executor (see native/plan.h). */
 export interface FlatPlan {
-  readonly values: { name: string; kind: number; dtype: number; shape: [number, number][]; offset: number }[];
+  readonly values: FlatValue[];
   readonly ops: { kind: string; label: string; inputs: number[]; outputs: number[]; attrs: Record<string, number> }[];
   readonly outputs: Record<string, number>;
   readonly symbols: string[];
@@ -39,6 +39,37 @@ export interface FlatPlan {
   readonly arenaBytes: number;
   readonly inputBytes: number;
 }
+
+/** One value of a flattened plan; weights carry their format (see native/plan.h WeightFormatDesc). */
+export interface FlatValue {
+  readonly name: string;
+  readonly kind: number;
+  readonly dtype: number;
+  readonly shape: [number, number][];
+  readonly offset: number;
+  /** Quantized weights only. */
+  readonly format?: FlatWeightFormat;
+}
+
+/** A weight format as numbers: the enums' positions in {@link SCALE_KINDS} and {@link ACTIVATION_KINDS}. */
+export interface FlatWeightFormat {
+  readonly scaleKind: number;
+  /** Block rows and columns, or the group size (twice), or 0 for channel scales. */
+  readonly tileRows: number;
+  readonly tileCols: number;
+  readonly activation: number;
+  /** For a weight quantized at load: the float dtype it is read in. */
+  readonly quantizeFrom?: number;
+  /** Elements of each companion (weight_scale, then input_scale when there is one). */
+  readonly companions: number[];
+}
+
+/** Scale granularities in native order (native/plan.h ScaleKind). */
+export const SCALE_KINDS = ['channel', 'block', 'group'] as const;
+/** Activation quantizations in native order (native/plan.h ActivationKind). */
+export const ACTIVATION_KINDS = ['none', 'fp8-token', 'fp8-static', 'fp8-token-group'] as const;
+/** Companion roles in native order. */
+export const COMPANION_ROLES = ['weight_scale', 'input_scale'] as const;
 
 /** Device memory held by one executor, in bytes. */
 export interface NativeMemory {
@@ -58,6 +89,15 @@ export interface NativeExecutor {
   fillWeight(value: number, seed: number, scale: number, offset: number, element: number, count: number): void;
   /** File ranges into weights, each at element `element` of its weight. */
   loadFiles(weights: { value: number; path: string; offset: number; bytes: number; dtype: number; element: number }[]): Promise<void>;
+  /** f32 data into a quantized weight's companion (`role`: its index in {@link COMPANION_ROLES}). */
+  uploadCompanion(value: number, role: number, data: Float32Array): void;
+  /**
+   * For a weight quantized at load: loads into it (upload, fill, files) go to a float staging
+   * buffer of its `quantizeFrom` dtype until {@link quantizeWeight}, which quantizes it per output
+   * row into the weight and its scales and frees the staging.
+   */
+  stageWeight(value: number): void;
+  quantizeWeight(value: number): void;
   run(inputs: [number, ArrayBufferView][], dims: number[], outputs: string[], graph: boolean): Promise<ArrayBuffer[]>;
   time(inputs: [number, ArrayBufferView][], dims: number[], iterations: number): Promise<number[]>;
   memory(): NativeMemory;

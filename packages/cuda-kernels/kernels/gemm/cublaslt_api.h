@@ -37,6 +37,12 @@ constexpr int kDescTransB = 4;
 constexpr int kDescEpilogue = 7;
 constexpr int kDescBiasPointer = 8;
 constexpr int kDescBiasDataType = 26;
+constexpr int kDescAScalePointer = 17;
+constexpr int kDescBScalePointer = 18;
+constexpr int kDescAScaleMode = 31;
+constexpr int kDescBScaleMode = 32;
+// cublasLtMatmulMatrixScale_t: one f32 scale per row of op(A) and per column of op(B).
+constexpr int32_t kScaleOuterVec32F = 3;
 // cublasOperation_t
 constexpr int32_t kOpN = 0;
 constexpr int32_t kOpT = 1;

@@ -29,6 +29,18 @@ class Gemm {
   void matmul(DType in, DType out, const void* x, const void* w, const void* bias, void* y, int64_t T, int64_t N, int64_t K,
               cudaStream_t stream);
 
+  /**
+   * y[T, N] = (x_codes[T, K] @ w_codes[N, K]^T) * x_scale[t] * w_scale[n] (+ bias[N]): e4m3 operands
+   * with one f32 scale per row of each, f32 accumulation, y in f32 or bf16 (bias in y's dtype).
+   * cuBLASLt's outer-vector scaling applies the scales; where it offers no algorithm for a shape,
+   * the product runs with unit scales and quantize::scale_rows_cols applies them (and the bias).
+   */
+  void matmul_fp8(const void* x_codes, const float* x_scale, const void* w_codes, const float* w_scale, const void* bias, DType out, void* y,
+                  int64_t T, int64_t N, int64_t K, cudaStream_t stream);
+
+  /** Whether the FP8 GEMMs run so far all had cuBLASLt apply the scales (false once one needed the fallback). */
+  bool fp8_outer_vector_scaling() const { return fp8_native_scaling_; }
+
   /** Workspace bytes it holds on the device. */
   size_t workspace_bytes() const { return kWorkspaceBytes; }
 
@@ -37,11 +49,19 @@ class Gemm {
     cublaslt::MatmulDesc desc = nullptr;
     cublaslt::MatrixLayout a = nullptr, b = nullptr, d = nullptr;
     cublaslt::Algo algo{};
+    /** FP8 plans: cuBLASLt applies the per-row scales (else the caller rescales). */
+    bool scaled = false;
   };
   using Key = std::tuple<int, int, bool, int64_t, int64_t, int64_t>;
   /** The cached plan for a shape, made (and its algorithm measured on these operands) on first use. */
   Plan& plan_for(DType in, DType out, const void* x, const void* w, const void* bias, void* y, int64_t T, int64_t N, int64_t K,
-                 cudaStream_t stream);
+                 cudaStream_t stream, const float* a_scale = nullptr, const float* b_scale = nullptr);
+  /** Points an FP8 plan's outer-vector scales at A's (the weight's) and B's (the input's). */
+  void set_scales(Plan& plan, const float* a_scale, const float* b_scale);
+  /** Layouts, descriptor and candidate algorithms of one GEMM; false (nothing held) when cuBLASLt has no algorithm. */
+  bool make_plan(Plan& plan, DType in, DType out, bool bias, bool outer_vector_scales, int64_t T, int64_t N, int64_t K,
+                 cublaslt::HeuristicResult* results, int wanted, int* count);
+  void destroy(Plan& plan);
   /** The fastest of cuBLASLt's candidate algorithms on these operands (each timed a few times with CUDA events). */
   cublaslt::Algo fastest(const Plan& plan, const cublaslt::HeuristicResult* candidates, int count, const void* x, const void* w, void* y,
                          cudaStream_t stream);
@@ -59,6 +79,7 @@ class Gemm {
   cublaslt::Handle handle_ = nullptr;
   void* workspace_ = nullptr;
   std::map<Key, Plan> plans_;
+  bool fp8_native_scaling_ = true;
 };
 
 }  // namespace ignis::gemm

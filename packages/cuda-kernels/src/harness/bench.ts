@@ -8,13 +8,15 @@ export interface Ceilings {
   readonly bandwidthGBs: number;
   readonly bf16Tflops: number;
   readonly f32Tflops: number;
+  /** Dense e4m3 GEMM (PyTorch's _scaled_mm at 8192^3, per-tensor scales, measured 2026-12-04 on an H200). */
+  readonly fp8Tflops: number;
 }
 
 /** Ceilings measured on our GPUs, by device name; an unknown GPU gets H100 figures (say so in reports). */
 export function ceilingsFor(deviceName: string): Ceilings & { known: boolean } {
-  if (/H200/i.test(deviceName)) return { bandwidthGBs: 4200, bf16Tflops: 798, f32Tflops: 67, known: true };
-  if (/H100/i.test(deviceName)) return { bandwidthGBs: 3000, bf16Tflops: 798, f32Tflops: 67, known: true };
-  return { bandwidthGBs: 3000, bf16Tflops: 798, f32Tflops: 67, known: false };
+  if (/H200/i.test(deviceName)) return { bandwidthGBs: 4200, bf16Tflops: 798, f32Tflops: 67, fp8Tflops: 1444, known: true };
+  if (/H100/i.test(deviceName)) return { bandwidthGBs: 3000, bf16Tflops: 798, f32Tflops: 67, fp8Tflops: 1444, known: true };
+  return { bandwidthGBs: 3000, bf16Tflops: 798, f32Tflops: 67, fp8Tflops: 1444, known: false };
 }
 
 /** One benchmark result: the median over many runs, and achieved rates against the ceilings. */
@@ -64,7 +66,8 @@ export async function benchCase(c: OpCase, dtype: FloatDType, backend: Backend, 
     const seconds = median(ms) / 1000;
     const { bytes, flops } = c.cost(dtype);
     const memoryFloor = bytes / (ceilings.bandwidthGBs * 1e9);
-    const computeFloor = flops / ((dtype === 'bf16' ? ceilings.bf16Tflops : ceilings.f32Tflops) * 1e12);
+    const tflops = c.cost(dtype).fp8 ? ceilings.fp8Tflops : dtype === 'bf16' ? ceilings.bf16Tflops : ceilings.f32Tflops;
+    const computeFloor = flops / (tflops * 1e12);
     return {
       kernel: c.kernel,
       name: c.name,

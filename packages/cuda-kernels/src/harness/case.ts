@@ -1,4 +1,4 @@
-import type { DType, DimSizes, GraphBuilder } from '@ignis/tensor';
+import type { DType, DimSizes, GraphBuilder, Pass, Tensor } from '@ignis/tensor';
 
 /** Activation dtypes the CUDA backend computes in. */
 export type FloatDType = Extract<DType, 'f32' | 'bf16'>;
@@ -15,6 +15,8 @@ export interface CaseCost {
   readonly bytes: number;
   /** Floating-point operations (0 for memory-bound ops). */
   readonly flops: number;
+  /** The FLOPs run on FP8 tensor cores (measured against the FP8 ceiling). */
+  readonly fp8?: boolean;
 }
 
 /**
@@ -33,8 +35,13 @@ export interface OpCase {
   readonly maxDims: DimSizes;
   /** Load-time dims (e.g. NB cache blocks). */
   readonly loadDims?: DimSizes;
-  /** Weight values by name, as f32 (rounded to the activation dtype by the harness). */
-  weights(random: () => number): Record<string, Float32Array>;
+  /**
+   * Weight values by name: f32 values (rounded to the activation dtype by the harness), or
+   * tensors loaded exactly as given (quantized weights' codes and their scales).
+   */
+  weights(random: () => number): Record<string, Float32Array | Tensor>;
+  /** Passes to run before the default ones (e.g. a quantization pass), for activations in `dtype`. */
+  readonly passes?: (dtype: FloatDType) => readonly Pass[];
   /** The steps to run, in order (state such as the KV cache carries over). */
   steps(random: () => number): CaseStep[];
   /** Largest relative L2 error per dtype for float outputs. */

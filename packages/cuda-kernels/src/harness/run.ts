@@ -3,6 +3,7 @@ import {
   type Executable,
   GraphBuilder,
   InMemoryWeights,
+  DEFAULT_PASSES,
   type Plan,
   ReferenceBackend,
   type StepInputs,
@@ -33,7 +34,7 @@ function roundTo(values: Float32Array, dtype: FloatDType): Float32Array {
 export function compileCase(c: OpCase, dtype: FloatDType): Plan {
   const b = new GraphBuilder(c.name);
   c.build(b, dtype);
-  return compile(b.build(), { maxDims: c.maxDims });
+  return compile(b.build(), { maxDims: c.maxDims, passes: [...(c.passes?.(dtype) ?? []), ...DEFAULT_PASSES] });
 }
 
 /** The step's inputs in the dtypes `plan` declares (bf16 as raw bits). */
@@ -49,14 +50,23 @@ export function stepInputs(plan: Plan, step: CaseStep): StepInputs {
   return { dims: step.dims, inputs };
 }
 
-/** Loads a case on `backend` with weights rounded to `dtype`. */
-export async function loadCase(c: OpCase, plan: Plan, dtype: FloatDType, backend: Backend, weights: Record<string, Float32Array>): Promise<Executable> {
+/**
+ * Loads a case on `backend`: f32 weight values rounded to `dtype` and stored as the plan's weight
+ * of that name wants them (bf16, or the float dtype a weight quantized at load is read in), tensors
+ * as given.
+ */
+export async function loadCase(c: OpCase, plan: Plan, dtype: FloatDType, backend: Backend, weights: Record<string, Float32Array | Tensor>): Promise<Executable> {
   const tensors: Record<string, Tensor> = {};
-  for (const value of plan.values) {
-    if (value.kind !== 'weight') continue;
-    const data = weights[value.name];
-    if (!data) throw new Error(`case ${c.name} has no weight ${value.name}`);
-    tensors[value.name] = Tensor.fromValues(value.dtype === 'bf16' ? 'bf16' : 'f32', value.shape as number[], roundTo(data, dtype));
+  for (const [name, data] of Object.entries(weights)) {
+    if (data instanceof Tensor) {
+      tensors[name] = data;
+      continue;
+    }
+    const value = plan.values.find((v) => v.kind === 'weight' && (v.name === name || v.slices?.some((s) => s.name === name)));
+    if (!value) throw new Error(`case ${c.name}: the plan has no weight ${name}`);
+    const stored = value.format?.quantizeFrom ?? value.dtype;
+    const shape = value.slices?.find((s) => s.name === name)?.shape ?? (value.shape as number[]);
+    tensors[name] = Tensor.fromValues(stored === 'bf16' ? 'bf16' : 'f32', shape, roundTo(data, dtype));
   }
   return backend.load(plan, InMemoryWeights.of(tensors), { loadDims: c.loadDims ?? {} });
 }
@@ -66,7 +76,7 @@ async function execute(
   c: OpCase,
   dtype: FloatDType,
   backend: Backend,
-  weights: Record<string, Float32Array>,
+  weights: Record<string, Float32Array | Tensor>,
   steps: readonly CaseStep[],
 ): Promise<Record<string, Float32Array | Int32Array>[]> {
   const plan = compileCase(c, dtype);
@@ -91,7 +101,7 @@ export async function runCase(c: OpCase, dtype: FloatDType, backend: Backend, se
   const random = seededRandom(seed);
   const weights = c.weights(random);
   const steps = c.steps(random);
-  const rounded = Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, roundTo(v, dtype)]));
+  const rounded = Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, v instanceof Tensor ? v : roundTo(v, dtype)]));
   const roundedSteps = steps.map((s) => ({
     dims: s.dims,
     inputs: Object.fromEntries(Object.entries(s.inputs).map(([k, v]) => [k, v instanceof Float32Array ? roundTo(v, dtype) : v])),

@@ -1,5 +1,6 @@
 import { formatShape } from '../graph/dims.js';
-import type { AttrValue, Value } from '../graph/types.js';
+import type { AttrValue, Value, WeightSlice } from '../graph/types.js';
+import { describeFormat } from '../graph/weight-format.js';
 import type { Plan } from './compile.js';
 
 const KIB = 1024;
@@ -41,8 +42,9 @@ export function formatPlan(plan: Plan): string {
     if (values.length === 0) continue;
     lines.push(`${kind}s:`);
     for (const v of values) {
-      const parts = v.parts ? ` = rows of ${v.parts.map((p) => `${p.name} (${p.rows})`).join(' | ')}` : '';
-      lines.push(`  %${v.id} ${v.parts ? 'fused' : v.name} ${type(v)}${at(v.id)}${parts}`);
+      const slices = v.slices ? ` = ${v.slices.map(formatSlice).join(' | ')}` : '';
+      const format = v.format ? ` (${describeFormat(v.dtype, v.format)})` : '';
+      lines.push(`  %${v.id} ${v.slices ? 'assembled' : v.name} ${type(v)}${at(v.id)}${format}${slices}`);
     }
   }
   lines.push('ops:');
@@ -57,4 +59,11 @@ export function formatPlan(plan: Plan): string {
   }
   lines.push(`outputs: ${Object.entries(plan.outputs).map(([k, id]) => `${k} = ${ref(id)}`).join(', ')}`);
   return lines.join('\n');
+}
+
+/** A slice as `name[r0:r1, c0:c1] at (row, col)`; ranges left out when whole. */
+function formatSlice(slice: WeightSlice): string {
+  const range = (r: readonly [number, number] | undefined): string => (r ? `${r[0]}:${r[1]}` : ':');
+  const region = slice.rows || slice.cols ? `[${range(slice.rows)}${slice.shape.length === 2 ? `, ${range(slice.cols)}` : ''}]` : '';
+  return `${slice.name}${region} at (${slice.at.join(', ')})`;
 }

@@ -1,4 +1,6 @@
-import type { Graph, OpNode, Value, WeightPart } from '../graph/types.js';
+import type { DType } from '../dtype.js';
+import type { Graph, OpNode, Value, WeightSlice } from '../graph/types.js';
+import { type WeightFormat, sameFormat } from '../graph/weight-format.js';
 
 /** A graph-to-graph rewrite that keeps the computed outputs the same. */
 export interface Pass {
@@ -115,22 +117,32 @@ class Rewriter {
   }
 
   /**
-   * The weights (and biases) of `linears`, fused row-wise into new weights whose parts name the
-   * originals; undefined unless every linear reads the same input, has a plain weight and either
-   * all or none have biases.
+   * The weights (and biases) of `linears`, stacked row-wise into new weights whose slices name
+   * the originals; undefined unless every linear reads the same input, has a whole checkpoint
+   * weight of the same dtype, width and format (block-scaled parts must also start on a block
+   * edge), and either all or none have biases.
    */
   fuseLinearWeights(linears: readonly OpNode[]): { weight: Value; bias?: Value } | undefined {
     const x = linears[0]!.inputs[0];
     const weights = linears.map((op) => this.values[op.inputs[1]!]!);
     const biases = linears.map((op) => (op.inputs[2] === undefined ? undefined : this.values[op.inputs[2]]!));
     if (linears.some((op) => op.inputs[0] !== x || JSON.stringify(op.attrs) !== JSON.stringify(linears[0]!.attrs))) return undefined;
-    if (weights.some((w) => w.kind !== 'weight' || w.parts || w.dtype !== weights[0]!.dtype || w.shape[1] !== weights[0]!.shape[1])) return undefined;
+    const first = weights[0]!;
+    if (weights.some((w) => w.kind !== 'weight' || w.slices || w.dtype !== first.dtype || w.shape[1] !== first.shape[1] || !sameFormat(w.format, first.format))) return undefined;
+    const scale = first.format?.scale;
+    if (scale?.kind === 'block' && weights.slice(0, -1).some((w) => (w.shape[0] as number) % scale.rows !== 0)) return undefined;
     const withBias = biases.filter((b) => b !== undefined).length;
     if (withBias !== 0 && withBias !== biases.length) return undefined;
     const fuse = (parts: readonly Value[], rowWidth: number | undefined): Value => {
-      const rows = parts.reduce((n, p) => n + (p.shape[0] as number), 0);
-      const weightParts: WeightPart[] = parts.map((p) => ({ name: p.name, rows: p.shape[0] as number }));
-      return this.add({ name: `fuse(${parts.map((p) => p.name).join(', ')})`, kind: 'weight', dtype: parts[0]!.dtype, shape: rowWidth === undefined ? [rows] : [rows, rowWidth], parts: weightParts });
+      let row = 0;
+      const slices: WeightSlice[] = parts.map((p) => {
+        const slice: WeightSlice = { name: p.name, shape: p.shape as number[], at: [row, 0] };
+        row += p.shape[0] as number;
+        return slice;
+      });
+      const name = `fuse(${parts.map((p) => p.name).join(', ')})`;
+      const shape = rowWidth === undefined ? [row] : [row, rowWidth];
+      return this.add({ name, kind: 'weight', dtype: parts[0]!.dtype, shape, slices, ...(parts[0]!.format ? { format: parts[0]!.format } : {}) });
     };
     const weight = fuse(weights, weights[0]!.shape[1] as number);
     return withBias ? { weight, bias: fuse(biases as Value[], undefined) } : { weight };
@@ -216,6 +228,35 @@ export const fuseGateUp: Pass = {
     return g.finish(replace);
   },
 };
+
+/** A quantized weight's dtype and format, as a quantization scheme chooses them. */
+export interface QuantizedWeight {
+  readonly dtype: DType;
+  readonly format: WeightFormat;
+}
+
+/**
+ * Quantization as a transform of a finished graph (gpt-fast's `quantize(model)`): for each
+ * weight read only as the weight of `linear` ops, `choose` gives its quantized dtype and format,
+ * or undefined to leave it as it is. Model builders never mention quantization; run this before
+ * the fusion passes, which then fuse only weights of one format.
+ */
+export function quantizeLinears(name: string, choose: (weight: Value) => QuantizedWeight | undefined): Pass {
+  return {
+    name,
+    run(graph) {
+      const uses = consumers(graph);
+      const values = graph.values.map((value) => {
+        if (value.kind !== 'weight' || value.shape.length !== 2) return value;
+        const readers = (uses.get(value.id) ?? []).map((id) => graph.ops[id]!);
+        if (readers.length === 0 || readers.some((op) => op.op !== 'linear' || op.inputs[1] !== value.id || op.inputs[0] === value.id)) return value;
+        const chosen = choose(value);
+        return chosen ? { ...value, dtype: chosen.dtype, format: chosen.format } : value;
+      });
+      return { ...graph, values };
+    },
+  };
+}
 
 /** The passes `compile()` runs by default, in order. */
 export const DEFAULT_PASSES: readonly Pass[] = [eliminateDeadOps, fuseAddRmsnorm, fuseQkv, fuseGateUp];

@@ -1,4 +1,5 @@
 import type { DType } from '../dtype.js';
+import type { WeightFormat } from './weight-format.js';
 
 /**
  * A dimension: a fixed size, or the name of a symbolic size fixed per step (such as `T`, the
@@ -29,16 +30,30 @@ export interface Value {
   /** For constants only: the data, in the value's dtype, row-major. */
   readonly data?: readonly number[];
   /**
-   * For weights made by fusion passes: this weight is the row-wise concatenation of these
-   * checkpoint tensors (each `rows` rows of the weight's row width; 1-D tensors for biases).
+   * For weights assembled from checkpoint tensors (fused q/k/v and gate/up projections,
+   * tensor-parallel shards): the regions of them it is made of. Absent: the checkpoint tensor
+   * named `name`, whole.
    */
-  readonly parts?: readonly WeightPart[];
+  readonly slices?: readonly WeightSlice[];
+  /** For quantized weights: how the stored elements (of `dtype`) map to real values. */
+  readonly format?: WeightFormat;
 }
 
-/** One checkpoint tensor inside a fused weight. */
-export interface WeightPart {
+/**
+ * A checkpoint tensor, or a region of it, placed into a weight: rows [rows[0], rows[1]) and
+ * columns [cols[0], cols[1]) of the source land with their first element at row `at[0]`, column
+ * `at[1]` of the weight. 1-D tensors (biases) have rows only and `at[1]` 0.
+ */
+export interface WeightSlice {
+  /** The checkpoint tensor. */
   readonly name: string;
-  readonly rows: number;
+  /** Its full shape in the checkpoint. */
+  readonly shape: readonly number[];
+  /** Rows taken (default: all). */
+  readonly rows?: readonly [number, number];
+  /** Columns taken (2-D tensors; default: all). */
+  readonly cols?: readonly [number, number];
+  readonly at: readonly [number, number];
 }
 
 /** One operation. `inputs` and `outputs` hold value ids. */

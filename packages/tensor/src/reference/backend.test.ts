@@ -283,9 +283,9 @@ describe('weights and inputs', () => {
     const b = new GraphBuilder('w');
     b.output('out', b.linear('y', b.input('x', 'f32', ['T', 4]), b.weight('w', 'f32', [2, 4])));
     const plan = compile(b.build(), { maxDims: { T: 1 } });
-    await expect(backend.load(plan, InMemoryWeights.of({}), { loadDims: {} })).rejects.toThrow(/weight w is missing/);
+    await expect(backend.load(plan, InMemoryWeights.of({}), { loadDims: {} })).rejects.toThrow(/missing tensor w \(expected f32 or f16 or bf16 \[2, 4\]\)/);
     const wrong = InMemoryWeights.of({ w: Tensor.zeros('f32', [4, 2]) });
-    await expect(backend.load(plan, wrong, { loadDims: {} })).rejects.toThrow(/weight w has shape \[4, 2\], expected \[2, 4\]/);
+    await expect(backend.load(plan, wrong, { loadDims: {} })).rejects.toThrow(/tensor w has shape \[4, 2\], expected \[2, 4\]/);
   });
 
   it('rejects a step larger than the compiled maximum and inputs of the wrong length', async () => {

@@ -3,6 +3,8 @@ import type { Plan } from '../compile/compile.js';
 import { decodeToF32, viewData } from '../dtype.js';
 import { type DimSizes, evalDim, evalNumel, formatShape } from '../graph/dims.js';
 import type { OpKind, OpNode, Value } from '../graph/types.js';
+import { type CompanionRole, quantizedMax, weightCompanions } from '../graph/weight-format.js';
+import { assembleCompanion, assembleWeight, weightProblems } from '../weights/assemble.js';
 import type { Kernel, KernelContext, KernelFactory } from './kernel.js';
 import { pagedAttention, pagedAttentionQkv } from './kernels/attention.js';
 import { add, siluMul, swiglu } from './kernels/elementwise.js';
@@ -10,6 +12,7 @@ import { embedding, gatherRows } from './kernels/gather.js';
 import { linear } from './kernels/matmul.js';
 import { addRmsnorm, rmsnorm } from './kernels/norm.js';
 import { penalties } from './kernels/penalties.js';
+import { quantizeRowsFp8 } from './kernels/quantize.js';
 import { rope } from './kernels/rope.js';
 import { sample } from './kernels/sample.js';
 import { topLogprobs } from './kernels/top-logprobs.js';
@@ -51,7 +54,11 @@ export class ReferenceBackend implements Backend {
       const v = plan.values[id]!;
       return v.kind === 'weight' || v.dtype === 'f32' || v.dtype === 'i32';
     });
-    return op.op in KERNELS && activationsAreF32;
+    const weightsSupported = op.inputs.every((id) => {
+      const v = plan.values[id]!;
+      return v.kind !== 'weight' || !v.format || (op.op === 'linear' && id === op.inputs[1] && supportsFormat(v));
+    });
+    return op.op in KERNELS && activationsAreF32 && weightsSupported;
   }
 
   async load(plan: Plan, weights: WeightSource, options: LoadOptions): Promise<Executable> {
@@ -60,12 +67,22 @@ export class ReferenceBackend implements Backend {
       const list = unsupported.map((op) => `#${op.id} ${op.op}`).join(', ');
       throw new TypeError(`reference backend: unsupported ops (it computes in f32 only): ${list}`);
     }
+    const problems = weightProblems(plan.values, weights);
+    if (problems.length > 0) throw new WeightMismatchError(`the weights do not match the plan:\n  ${problems.slice(0, 10).join('\n  ')}`);
     const storage = new Map<number, Float32Array | Int32Array>();
+    const companions = new Map<string, Float32Array>();
     const arena = new ArrayBuffer(plan.memory.arenaBytes);
     for (const value of plan.values) {
-      storage.set(value.id, await allocate(value, plan, arena, weights, options.loadDims));
+      if (value.kind === 'weight') storage.set(value.id, await loadWeight(value, weights, companions));
+      else storage.set(value.id, allocate(value, plan, arena, options.loadDims));
     }
     const lookup = (id: number): Float32Array | Int32Array => storage.get(id)!;
+    const companion = (id: number, role: CompanionRole): Float32Array => {
+      const found = companions.get(`${id}:${role}`);
+      if (!found) throw new TypeError(`weight ${plan.values[id]!.name} has no ${role}`);
+      return found;
+    };
+    const dequantized = new Map<number, Float32Array>();
     const kernels: Kernel[] = plan.ops.map((op) => {
       const ctx: KernelContext = {
         op,
@@ -73,6 +90,11 @@ export class ReferenceBackend implements Backend {
         loadDims: options.loadDims,
         f32: (id) => expectArray(lookup(id), Float32Array, op, plan.values[id]!),
         i32: (id) => expectArray(lookup(id), Int32Array, op, plan.values[id]!),
+        companion,
+        dequantized: (id) => {
+          if (!dequantized.has(id)) dequantized.set(id, dequantize(plan.values[id]!, lookup(id) as Float32Array, companion(id, 'weight_scale')));
+          return dequantized.get(id)!;
+        },
       };
       return KERNELS[op.op](ctx);
     });
@@ -153,50 +175,68 @@ function checkDims(plan: Plan, dims: DimSizes): void {
   }
 }
 
-async function allocate(
-  value: Value,
-  plan: Plan,
-  arena: ArrayBuffer,
-  weights: WeightSource,
-  loadDims: DimSizes,
-): Promise<Float32Array | Int32Array> {
+function allocate(value: Value, plan: Plan, arena: ArrayBuffer, loadDims: DimSizes): Float32Array | Int32Array {
   const numeric = value.dtype === 'i32' ? 'i32' : 'f32';
   switch (value.kind) {
-    case 'input':
-    case 'activation': {
-      const slot = plan.memory.slots[value.id]!;
-      return viewData(numeric, arena, slot.offset, evalNumel(value.shape, plan.maxDims));
-    }
     case 'constant':
       return numeric === 'i32' ? Int32Array.from(value.data!) : Float32Array.from(value.data!);
     case 'state':
       return new Float32Array(evalNumel(value.shape, { ...plan.maxDims, ...loadDims }));
-    case 'weight': {
-      // A fused weight is its parts stacked row-wise; a plain one is a part of its own.
-      const out = new Float32Array(evalNumel(value.shape, {}));
-      let offset = 0;
-      for (const part of weightParts(value)) {
-        checkWeight(weights, part.name, part.shape);
-        const tensor = await weights.read(part.name);
-        decodeToF32(tensor.data, tensor.dtype, out.subarray(offset, offset + tensor.numel));
-        offset += tensor.numel;
-      }
-      return out;
+    default: {
+      const slot = plan.memory.slots[value.id]!;
+      return viewData(numeric, arena, slot.offset, evalNumel(value.shape, plan.maxDims));
     }
   }
 }
 
-/** The checkpoint tensors a weight value is made of, with their shapes. */
-export function weightParts(value: Value): { name: string; shape: number[]; offset: number }[] {
-  const shape = value.shape as number[];
-  if (!value.parts) return [{ name: value.name, shape, offset: 0 }];
-  const rowWidth = shape.length === 2 ? shape[1]! : 1;
-  let row = 0;
-  return value.parts.map((part) => {
-    const offset = row * rowWidth;
-    row += part.rows;
-    return { name: part.name, shape: shape.length === 2 ? [part.rows, rowWidth] : [part.rows], offset };
-  });
+/** The formats the reference backend executes: FP8 (e4m3) weights with channel or block scales. */
+function supportsFormat(weight: Value): boolean {
+  const format = weight.format!;
+  if (weight.dtype !== 'fp8e4m3' || format.scale.kind === 'group') return false;
+  if (format.quantizeFrom && (format.scale.kind !== 'channel' || !['f32', 'f16', 'bf16'].includes(format.quantizeFrom))) return false;
+  return format.activation !== 'fp8-token-group' || format.scale.kind === 'block';
+}
+
+/**
+ * A weight's stored values as f32 (the codes' values for a quantized one), assembled from its
+ * slices; its companions go to `companions`. A weight quantized at load is assembled in float,
+ * then quantized per output row as the CUDA backend does.
+ */
+async function loadWeight(value: Value, weights: WeightSource, companions: Map<string, Float32Array>): Promise<Float32Array> {
+  const out = new Float32Array(evalNumel(value.shape, {}));
+  const read = (name: string): ReturnType<WeightSource['read']> => weights.read(name);
+  await assembleWeight(value, read, out);
+  if (value.format?.quantizeFrom) {
+    const [rows, cols] = value.shape as [number, number];
+    const scales = new Float32Array(rows);
+    if (quantizedMax(value.dtype) !== 448) throw new TypeError(`cannot quantize ${value.name} to ${value.dtype} at load`);
+    quantizeRowsFp8(out, rows, cols, cols, out, scales);
+    companions.set(`${value.id}:weight_scale`, scales);
+    return out;
+  }
+  for (const companion of weightCompanions(value)) {
+    companions.set(`${value.id}:${companion.role}`, await assembleCompanion(value, companion.role, read));
+  }
+  return out;
+}
+
+/** Stored values times their scales, for weight-only formats. */
+function dequantize(value: Value, stored: Float32Array, scales: Float32Array): Float32Array {
+  const [rows, cols] = value.shape as [number, number];
+  const scale = value.format!.scale;
+  const out = new Float32Array(stored.length);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const s =
+        scale.kind === 'channel'
+          ? scales[r]!
+          : scale.kind === 'block'
+            ? scales[Math.floor(r / scale.rows) * Math.ceil(cols / scale.cols) + Math.floor(c / scale.cols)]!
+            : scales[r * Math.ceil(cols / scale.size) + Math.floor(c / scale.size)]!;
+      out[r * cols + c] = Math.fround(stored[r * cols + c]! * s);
+    }
+  }
+  return out;
 }
 
 /** Throws a {@link WeightMismatchError} unless `weights` has `name` with `shape`. */

@@ -1,6 +1,7 @@
 import type { Plan } from '../compile/compile.js';
 import { type DimSizes, evalDim } from '../graph/dims.js';
 import type { OpNode } from '../graph/types.js';
+import type { CompanionRole } from '../graph/weight-format.js';
 
 /** What a reference kernel sees when it is bound to one op of a loaded plan. */
 export interface KernelContext {
@@ -12,6 +13,10 @@ export interface KernelContext {
   i32(id: number): Int32Array;
   /** Sizes fixed at load time (e.g. `NB`). */
   readonly loadDims: DimSizes;
+  /** A companion tensor (scales) of quantized weight `id`. */
+  companion(id: number, role: CompanionRole): Float32Array;
+  /** The real values of quantized weight `id` (stored values times their scales), computed once. */
+  dequantized(id: number): Float32Array;
 }
 
 /** One op bound to its buffers; runs it for a step of the given sizes. */

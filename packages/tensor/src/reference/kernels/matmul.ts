@@ -1,4 +1,6 @@
-import { type KernelFactory, dimOf, fixedDim } from '../kernel.js';
+import { evalDim } from '../../graph/dims.js';
+import { type Kernel, type KernelContext, type KernelFactory, dimOf, fixedDim } from '../kernel.js';
+import { quantizeRowsFp8 } from './quantize.js';
 
 /** Rows of x processed against each block of weight rows while those rows are hot in cache. */
 const ROW_BLOCK = 64;
@@ -78,14 +80,74 @@ export function matmulTransposed(
   }
 }
 
-/** out = x @ weight^T (+ bias). */
+/** out = x @ weight^T (+ bias); a quantized weight runs as its format says (see `WeightFormat`). */
 export const linear: KernelFactory = (ctx) => {
   const [xId, wId, biasId] = ctx.op.inputs as [number, number, number | undefined];
   const x = ctx.f32(xId);
-  const w = ctx.f32(wId);
   const bias = biasId === undefined ? undefined : ctx.f32(biasId);
   const out = ctx.f32(ctx.op.outputs[0]!);
   const N = fixedDim(ctx, wId, 0);
   const K = fixedDim(ctx, wId, 1);
+  const format = ctx.plan.values[wId]!.format;
+  if (format && format.activation !== 'none') return quantizedLinear(ctx, x, bias, out, N, K);
+  // Weight-only formats compute on the dequantized weight (see bindWeight in backend.ts).
+  const w = format ? ctx.dequantized(wId) : ctx.f32(wId);
   return (dims) => matmulTransposed(x, w, bias, out, dimOf(ctx, xId, 0, dims), N, K);
 };
+
+/**
+ * W8A8 FP8: the input quantized per row (or per row and column group, or with a static scale),
+ * the codes multiplied in f64 and rounded to f32 per group of columns, then scaled by the input's
+ * and the weight's scales in f32 (the CUDA backend computes the same in another order).
+ */
+function quantizedLinear(ctx: KernelContext, x: Float32Array, bias: Float32Array | undefined, out: Float32Array, N: number, K: number): Kernel {
+  const [xId, wId] = ctx.op.inputs as [number, number];
+  const weight = ctx.plan.values[wId]!;
+  const format = weight.format!;
+  const codes = ctx.f32(wId);
+  const weightScale = ctx.companion(wId, 'weight_scale');
+  const staticScale = format.activation === 'fp8-static' ? ctx.companion(wId, 'input_scale')[0] : undefined;
+  const scale = format.scale;
+  if (scale.kind === 'group') throw new TypeError(`linear: ${weight.name} has group scales, which need weight-only activations`);
+  const group = format.activation === 'fp8-token-group' && scale.kind === 'block' ? scale.cols : K;
+  const groups = Math.ceil(K / group);
+  const capacity = evalDim(ctx.plan.values[xId]!.shape[0]!, ctx.plan.maxDims);
+  const xCodes = new Float32Array(capacity * K);
+  const xScales = new Float32Array(capacity * groups);
+  const weightScaleOf = (n: number, g: number): number => {
+    if (scale.kind === 'channel') return weightScale[n]!;
+    const col = Math.floor((g * group) / scale.cols);
+    return weightScale[Math.floor(n / scale.rows) * Math.ceil(K / scale.cols) + col]!;
+  };
+  if (scale.kind === 'block' && group % scale.cols !== 0 && group !== K) throw new TypeError(`linear: ${weight.name}: activation groups must cover whole weight blocks`);
+  if (scale.kind === 'block' && group === K && Math.ceil(K / scale.cols) > 1) {
+    throw new TypeError(`linear: ${weight.name} has several column blocks; its activations must be quantized per group (fp8-token-group)`);
+  }
+  return (dims) => {
+    const T = dimOf(ctx, xId, 0, dims);
+    quantizeRowsFp8(x, T, K, group, xCodes, xScales, staticScale);
+    if (groups === 1) {
+      // One group: the blocked matmul of the codes (f64 sums rounded to f32), then the scales.
+      matmulTransposed(xCodes, codes, undefined, out, T, N, K);
+      for (let t = 0; t < T; t++) {
+        for (let n = 0; n < N; n++) {
+          const scaled = Math.fround(out[t * N + n]! * Math.fround(xScales[t]! * weightScaleOf(n, 0)));
+          out[t * N + n] = bias ? Math.fround(scaled + bias[n]!) : scaled;
+        }
+      }
+      return;
+    }
+    for (let t = 0; t < T; t++) {
+      for (let n = 0; n < N; n++) {
+        let sum = 0;
+        for (let g = 0; g < groups; g++) {
+          let acc = 0;
+          const end = Math.min(K, (g + 1) * group);
+          for (let k = g * group; k < end; k++) acc += xCodes[t * K + k]! * codes[n * K + k]!;
+          sum = Math.fround(sum + Math.fround(Math.fround(acc) * Math.fround(xScales[t * groups + g]! * weightScaleOf(n, g))));
+        }
+        out[t * N + n] = bias ? Math.fround(sum + bias[n]!) : sum;
+      }
+    }
+  };
+}
