@@ -2,6 +2,7 @@ import {
   type Backend,
   type Dim,
   type Executable,
+  type Graph,
   type LoadOptions,
   type OpKind,
   type OpNode,
@@ -86,7 +87,7 @@ export class CudaBackend implements Backend {
     this.device = probe.device;
   }
 
-  supportsOp(op: OpNode, plan: Plan): boolean {
+  supportsOp(op: OpNode, plan: Graph): boolean {
     if (!SUPPORTED_OPS.has(op.op)) return false;
     return [...op.inputs, ...op.outputs].every((id) => {
       const v = plan.values[id]!;

@@ -1,7 +1,7 @@
 import type { Plan } from './compile/compile.js';
 import type { DType } from './dtype.js';
 import type { DimSizes } from './graph/dims.js';
-import type { OpNode } from './graph/types.js';
+import type { Graph, OpNode } from './graph/types.js';
 import type { Tensor } from './tensor.js';
 
 /** Where a tensor's bytes lie in a file (safetensors data is raw little-endian). */
@@ -69,8 +69,11 @@ export interface Executable {
 /** Something that executes plans. */
 export interface Backend {
   readonly name: string;
-  /** Whether this backend implements `op` as it appears in `plan` (dtypes included). */
-  supportsOp(op: OpNode, plan: Plan): boolean;
+  /**
+   * Whether this backend implements `op` as it appears in `graph` (a compiled plan, or a graph a
+   * pass is rewriting): dtypes and weight formats included.
+   */
+  supportsOp(op: OpNode, graph: Graph): boolean;
   /** Loads weights and allocates memory for `plan`. */
   load(plan: Plan, weights: WeightSource, options: LoadOptions): Promise<Executable>;
 }

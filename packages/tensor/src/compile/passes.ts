@@ -241,7 +241,7 @@ export interface QuantizedWeight {
  * or undefined to leave it as it is. Model builders never mention quantization; run this before
  * the fusion passes, which then fuse only weights of one format.
  */
-export function quantizeLinears(name: string, choose: (weight: Value) => QuantizedWeight | undefined): Pass {
+export function quantizeLinears(name: string, choose: (weight: Value, readers: readonly OpNode[], graph: Graph) => QuantizedWeight | undefined): Pass {
   return {
     name,
     run(graph) {
@@ -250,12 +250,17 @@ export function quantizeLinears(name: string, choose: (weight: Value) => Quantiz
         if (value.kind !== 'weight' || value.shape.length !== 2) return value;
         const readers = (uses.get(value.id) ?? []).map((id) => graph.ops[id]!);
         if (readers.length === 0 || readers.some((op) => op.op !== 'linear' || op.inputs[1] !== value.id || op.inputs[0] === value.id)) return value;
-        const chosen = choose(value);
-        return chosen ? { ...value, dtype: chosen.dtype, format: chosen.format } : value;
+        const chosen = choose(value, readers, graph);
+        return chosen ? withFormat(value, chosen) : value;
       });
       return { ...graph, values };
     },
   };
+}
+
+/** `value` quantized as `chosen`. */
+export function withFormat(value: Value, chosen: QuantizedWeight): Value {
+  return { ...value, dtype: chosen.dtype, format: chosen.format };
 }
 
 /** The passes `compile()` runs by default, in order. */

@@ -2,7 +2,7 @@ import type { Backend, Executable, LoadOptions, StepInputs, StepOutputs, WeightS
 import type { Plan } from '../compile/compile.js';
 import { decodeToF32, viewData } from '../dtype.js';
 import { type DimSizes, evalDim, evalNumel, formatShape } from '../graph/dims.js';
-import type { OpKind, OpNode, Value } from '../graph/types.js';
+import type { Graph, OpKind, OpNode, Value } from '../graph/types.js';
 import { type CompanionRole, quantizedMax, weightCompanions } from '../graph/weight-format.js';
 import { assembleCompanion, assembleWeight, weightProblems } from '../weights/assemble.js';
 import type { Kernel, KernelContext, KernelFactory } from './kernel.js';
@@ -49,7 +49,7 @@ export class WeightMismatchError extends Error {
 export class ReferenceBackend implements Backend {
   readonly name = 'reference';
 
-  supportsOp(op: OpNode, plan: Plan): boolean {
+  supportsOp(op: OpNode, plan: Graph): boolean {
     const activationsAreF32 = [...op.inputs, ...op.outputs].every((id) => {
       const v = plan.values[id]!;
       return v.kind === 'weight' || v.dtype === 'f32' || v.dtype === 'i32';

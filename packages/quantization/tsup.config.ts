@@ -1,0 +1,3 @@
+import { libraryConfig } from '../../tooling/tsup.base.js';
+
+export default libraryConfig();
