@@ -33,6 +33,9 @@ export interface LatencyReport extends BandwidthCeiling {
   readonly model: string;
   readonly device: string;
   readonly dtype: string;
+  /** As in the throughput report. */
+  readonly quantization: string;
+  readonly kvCacheDtype: string;
   readonly inputLen: number;
   readonly outputLen: number;
   readonly concurrency: number;
@@ -76,6 +79,8 @@ export async function runLatency(options: LatencyOptions, log: (line: string) =>
         model: options.model,
         device: device ?? 'cpu',
         dtype: llm.dtype,
+        quantization: llm.quantization,
+        kvCacheDtype: llm.kvCacheDtype,
         inputLen: options.inputLen,
         outputLen: options.outputLen,
         concurrency,

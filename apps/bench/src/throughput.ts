@@ -1,4 +1,4 @@
-import { type Device, type EngineEvents, LLM, type Precision, type RequestMetrics } from '@ignis/engine';
+import { type Device, type EngineEvents, type KvCacheDtype, LLM, type Precision, type QuantizationMethod, type RequestMetrics } from '@ignis/engine';
 import { seededRandom } from '@ignis/tensor';
 import type { DatasetRequest } from './dataset/format.js';
 import { type MemoryReport, memoryProbe } from './memory.js';
@@ -11,6 +11,9 @@ export interface EngineOptions {
   model: string;
   device: Device;
   dtype: Precision;
+  /** Engine defaults (`auto`) when absent. */
+  quantization?: QuantizationMethod;
+  kvCacheDtype?: KvCacheDtype;
   maxNumSeqs?: number;
   maxNumBatchedTokens?: number;
   /** Fraction of free GPU memory for weights, activations and the KV cache. */
@@ -31,6 +34,9 @@ export interface ThroughputReport extends LatencySummaries {
   readonly model: string;
   readonly device: string;
   readonly dtype: string;
+  /** What the linear weights and the KV cache run in: `fp8` or `none`, `fp8` or the activation dtype. */
+  readonly quantization: string;
+  readonly kvCacheDtype: string;
   readonly workload: string;
   readonly numRequests: number;
   /** Mean prompt and output lengths asked for. */
@@ -70,6 +76,8 @@ export function loadEngine(options: EngineOptions, maxLen: number, events?: Engi
   return LLM.load(options.model, {
     device: options.device,
     dtype: options.dtype,
+    quantization: options.quantization,
+    kvCacheDtype: options.kvCacheDtype,
     maxNumSeqs: options.maxNumSeqs,
     maxNumBatchedTokens: options.maxNumBatchedTokens,
     gpuMemoryUtilization: options.gpuMemoryUtilization,
@@ -143,6 +151,8 @@ export async function runThroughput(options: ThroughputOptions, progress: Progre
       model: options.model,
       device: llm.device,
       dtype: llm.dtype,
+      quantization: llm.quantization,
+      kvCacheDtype: llm.kvCacheDtype,
       workload: options.workload,
       numRequests: total,
       inputLen: options.requests.reduce((a, r) => a + r.inputLen, 0) / total,

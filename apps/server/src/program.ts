@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { KV_CACHE_DTYPES, QUANTIZATION_METHODS } from '@ignis/engine';
 import { Command, CommanderError, Option } from 'commander';
 import { type GenerateOptions, runGenerate } from './commands/generate.js';
 import { type ServeOptions, runServe } from './commands/serve.js';
@@ -6,6 +7,20 @@ import type { CliIO } from './io.js';
 import { collect, integerAtLeast, numberBetween, tokenIds } from './parse.js';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** --quantization: the linear weights' format. */
+function quantizationOption(): Option {
+  return new Option('--quantization <method>', 'linear weights: as the checkpoint says (auto), FP8 W8A8 (fp8: also quantizes float checkpoints at load), or unquantized (none)')
+    .choices([...QUANTIZATION_METHODS])
+    .default('auto');
+}
+
+/** --kv-cache-dtype: what the KV cache stores. */
+function kvCacheDtypeOption(): Option {
+  return new Option('--kv-cache-dtype <dtype>', 'KV cache elements: the activation dtype (auto), or FP8 e4m3 (fp8: twice the tokens; per-layer scales from the checkpoint, else 1.0)')
+    .choices([...KV_CACHE_DTYPES])
+    .default('auto');
+}
 
 /** The `ignis` command line. */
 export function buildProgram(io: CliIO): Command {
@@ -30,6 +45,8 @@ export function buildProgram(io: CliIO): Command {
     .option('--ignore-eos', 'keep generating past end-of-sequence tokens', false)
     .addOption(new Option('--device <device>', 'where to run (auto: the GPU when there is one)').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .addOption(new Option('--dtype <dtype>', 'activation precision (auto: bfloat16 on the GPU, float32 on the CPU)').choices(['auto', 'float32', 'bfloat16']).default('auto'))
+    .addOption(quantizationOption())
+    .addOption(kvCacheDtypeOption())
     .option('--max-model-len <n>', 'longest prompt + output', integerAtLeast(2))
     .option('--json', 'print one JSON object (token_ids, text, ...) as the last line of stdout', false)
     .action((options: GenerateOptions) => runGenerate(options, io));
@@ -47,6 +64,8 @@ export function buildProgram(io: CliIO): Command {
     .option('--gpu-memory-utilization <f>', 'fraction of free GPU memory to use', numberBetween(Number.MIN_VALUE, 1))
     .addOption(new Option('--device <device>', 'where to run (auto: the GPU when there is one)').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .addOption(new Option('--dtype <dtype>', 'activation precision (auto: bfloat16 on the GPU, float32 on the CPU)').choices(['auto', 'float32', 'bfloat16']).default('auto'))
+    .addOption(quantizationOption())
+    .addOption(kvCacheDtypeOption())
     .addOption(new Option('--api-key <key>', 'require Authorization: Bearer <key> on the API').env('IGNIS_API_KEY'))
     .option('--max-waiting-requests <n>', 'most requests waiting for the engine; more get 429 (default: no bound)', integerAtLeast(1))
     .option('--shutdown-grace <s>', 'on SIGTERM, seconds running requests have to finish', numberBetween(0, 3600), 30)

@@ -1,8 +1,11 @@
 import type { ModelSpec } from '@ignis/models';
+import { type DType, dtypeBytes } from '@ignis/tensor';
 import { InvalidParameterError } from './errors.js';
 
 /** How the KV cache is laid out for a loaded model. */
 export interface CacheConfig {
+  /** What the cache stores: the activation dtype, or fp8e4m3. */
+  readonly dtype: DType;
   readonly blockSize: number;
   /** Blocks in the pool, including the null block 0. */
   readonly numBlocks: number;
@@ -19,8 +22,8 @@ export interface CacheRequest {
   readonly kvCacheBytes: number;
   /** Longest sequence wanted; defaults to the model's max_position_embeddings, shrunk to fit the budget. */
   readonly maxModelLen?: number;
-  /** Bytes per cached element (4 for f32). */
-  readonly elementBytes: number;
+  /** The cached elements' dtype (its size sets how many tokens fit). */
+  readonly dtype: DType;
 }
 
 /**
@@ -30,7 +33,8 @@ export interface CacheRequest {
  * default shrinks to fit.
  */
 export function planCache(spec: ModelSpec, request: CacheRequest): CacheConfig {
-  const { blockSize, maxNumSeqs, kvCacheBytes, elementBytes } = request;
+  const { blockSize, maxNumSeqs, kvCacheBytes, dtype } = request;
+  const elementBytes = dtypeBytes(dtype);
   if (!Number.isSafeInteger(blockSize) || blockSize < 1) throw new InvalidParameterError('blockSize', `blockSize must be a positive integer, got ${blockSize}`);
   if (request.maxModelLen !== undefined) {
     const len = request.maxModelLen;
@@ -54,5 +58,5 @@ export function planCache(spec: ModelSpec, request: CacheRequest): CacheConfig {
   const maxModelLen = Math.min(wanted, fitting);
   const maxBlocksPerSeq = Math.ceil(maxModelLen / blockSize);
   const numBlocks = Math.min(budgetBlocks, maxBlocksPerSeq * maxNumSeqs + 1);
-  return { blockSize, numBlocks, maxModelLen, maxBlocksPerSeq };
+  return { dtype, blockSize, numBlocks, maxModelLen, maxBlocksPerSeq };
 }

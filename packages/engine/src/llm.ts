@@ -2,8 +2,9 @@ import { randomInt } from 'node:crypto';
 import { CudaBackend } from '@ignis/cuda-kernels';
 import { KvCacheManager } from '@ignis/kv-cache';
 import { type ModelSpec, TOP_LOGPROBS_DIM, buildModelGraph, checkWeights, openModel } from '@ignis/models';
+import { type QuantizationMethod, describeWeights, planQuantization } from '@ignis/quantization';
 import { Scheduler } from '@ignis/scheduler';
-import { type DType, type Graph, compile, dtypeBytes, evalNumel, fmix32, seed32 } from '@ignis/tensor';
+import { DEFAULT_PASSES, type DType, type Graph, compile, dtypeBytes, evalNumel, fmix32, seed32, weightCompanions } from '@ignis/tensor';
 import { AsyncQueue } from './async-queue.js';
 import { type CacheConfig, planCache } from './cache-config.js';
 import type { CompletionDelta, CompletionOutput } from './completion.js';
@@ -21,6 +22,19 @@ export interface LLMOptions {
   readonly device?: Device;
   /** Activation precision: `auto` is bf16 on the GPU and f32 on the CPU; `float32` on the GPU is exact but slower. */
   readonly dtype?: Precision;
+  /**
+   * Linear layers' weights: `auto` runs a quantized checkpoint as its `quantization_config` says
+   * (FP8: compressed-tensors or fp8 block) and others unquantized; `fp8` also quantizes a float
+   * checkpoint's linear weights (all but the LM head) to FP8 at load, with per-token FP8
+   * activations (W8A8); `none` runs unquantized (FP8 weights are dequantized at load).
+   */
+  readonly quantization?: QuantizationMethod;
+  /**
+   * KV-cache elements: `auto` stores them in the activation dtype; `fp8` in e4m3 (vLLM's
+   * `--kv-cache-dtype fp8`): half the bytes of bf16, so about twice the tokens fit, with each
+   * layer's k_scale/v_scale from the checkpoint (1.0 where it has none).
+   */
+  readonly kvCacheDtype?: KvCacheDtype;
   /** Fraction of free GPU memory the engine may take (weights, KV cache, activations); default 0.9. */
   readonly gpuMemoryUtilization?: number;
   /** Longest prompt + output; defaults to the model's max_position_embeddings, shrunk to fit the KV budget. */
@@ -40,6 +54,14 @@ export interface LLMOptions {
   /** Metrics hooks. */
   readonly events?: EngineEvents;
 }
+
+/** What the KV cache stores: the activation dtype, or FP8 e4m3. */
+export type KvCacheDtype = 'auto' | 'fp8';
+
+/** The KV-cache dtypes, for option parsers. */
+export const KV_CACHE_DTYPES: readonly KvCacheDtype[] = ['auto', 'fp8'];
+
+export { type QuantizationMethod, QUANTIZATION_METHODS } from '@ignis/quantization';
 
 /** Per-request options besides sampling. */
 export interface RequestOptions {
@@ -117,7 +139,19 @@ export class LLM {
     /** Bytes of all weights as the backend stores them: what every decode step must read. */
     readonly weightBytes: number,
     private readonly scheduler: Scheduler,
+    /** What the linear weights run in, by format, e.g. `224 x fp8e4m3, channel scales, fp8-token activations; 1 x bf16`. */
+    readonly weightFormats: string,
   ) {}
+
+  /** The dtype the KV cache stores (see {@link LLMOptions.kvCacheDtype}). */
+  get kvCacheDtype(): DType {
+    return this.cache.dtype;
+  }
+
+  /** `fp8` when any linear weight runs quantized, else `none` (see {@link LLMOptions.quantization}). */
+  get quantization(): 'fp8' | 'none' {
+    return this.weightFormats.includes('fp8e4m3') ? 'fp8' : 'none';
+  }
 
   /**
    * Loads a Hugging Face model directory (config.json, safetensors, optional tokenizer files), or
@@ -133,18 +167,27 @@ export class LLM {
       const spec = model.spec;
       const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
       const graph = buildModelGraph(spec, { activationDtype: placement.dtype, weightDtype: placement.dtype, blockSize, sample: true });
-      checkWeights(graph, model);
+      const quantization = planQuantization({
+        checkpointConfig: spec.quantizationConfig,
+        where: model.synthetic ? location : 'config.json',
+        method: options.quantization ?? 'auto',
+        source: model.weights(graph),
+        backend: placement.backend,
+      });
+      const quantized = quantization.pass.run(graph);
       const cache = planCache(spec, {
         blockSize,
         maxNumSeqs,
-        kvCacheBytes: options.kvCacheBytes ?? kvBudget(placement, graph, maxNumBatchedTokens, maxNumSeqs, options.gpuMemoryUtilization ?? 0.9),
+        kvCacheBytes: options.kvCacheBytes ?? kvBudget(placement, quantized, maxNumBatchedTokens, maxNumSeqs, options.gpuMemoryUtilization ?? 0.9),
         maxModelLen: options.maxModelLen,
-        elementBytes: dtypeBytes(placement.dtype),
+        dtype: placement.dtype,
       });
       const maxPenaltyTokens = Math.min(MAX_PENALTY_TOKENS, maxNumSeqs * cache.maxModelLen);
       const maxDims = { T: maxNumBatchedTokens, S: maxNumSeqs, R: maxNumSeqs, MB: cache.maxBlocksPerSeq, P: maxPenaltyTokens, [TOP_LOGPROBS_DIM]: MAX_TOP_LOGPROBS };
-      const plan = compile(graph, { maxDims });
-      const executable = await placement.backend.load(plan, model.weights(graph), { loadDims: { NB: cache.numBlocks } });
+      const plan = compile(graph, { maxDims, passes: [quantization.pass, ...DEFAULT_PASSES] });
+      const weights = quantization.weightsFor(plan);
+      checkWeights(plan, weights, model.location);
+      const executable = await placement.backend.load(plan, weights, { loadDims: { NB: cache.numBlocks } });
       const kv = new KvCacheManager({ numBlocks: cache.numBlocks, blockSize, enablePrefixCaching: options.enablePrefixCaching ?? true });
       const limits = { blockSize, maxNumBatchedTokens, maxNumSeqs, maxBlocksPerSeq: cache.maxBlocksPerSeq, maxPenaltyTokens };
       const runner = new ExecutableRunner(executable, limits, (request) => kv.blockIds(request.id), placement.device === 'cuda');
@@ -155,7 +198,8 @@ export class LLM {
       const tokenizer = model.synthetic ? undefined : await loadTokenizer(location);
       const eos = new Set([...spec.eosTokenIds, ...(tokenizer?.eosTokenIds ?? [])]);
       const core = new EngineCore(scheduler, kv, runner, tokenizer, eos, cache.maxModelLen, options.events);
-      return new LLM(spec, tokenizer, placement.device, placement.dtype, cache, core, runner, weightBytes(graph, placement.dtype), scheduler);
+      const weightsRun = describeWeights(plan);
+      return new LLM(spec, tokenizer, placement.device, placement.dtype, cache, core, runner, weightBytes(quantized, placement.dtype), scheduler, weightsRun);
     } finally {
       await model.close();
     }
@@ -168,7 +212,7 @@ export class LLM {
 
   /** Bytes of K and V one token keeps in the cache, over all layers. */
   get kvBytesPerToken(): number {
-    return this.spec.numLayers * 2 * this.spec.numKvHeads * this.spec.headDim * dtypeBytes(this.dtype);
+    return this.spec.numLayers * 2 * this.spec.numKvHeads * this.spec.headDim * dtypeBytes(this.cache.dtype);
   }
 
   /** Generates `params.n` completions of `prompt` (text, tokenized with special tokens added, or token ids as given). */
@@ -316,10 +360,14 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-/** Bytes of every weight of `graph` stored as `dtype`. */
+/** Bytes of every weight of `graph` as the backend stores it: quantized ones in their dtype with their scales, others as `dtype`. */
 function weightBytes(graph: Graph, dtype: DType): number {
   let bytes = 0;
-  for (const v of graph.values) if (v.kind === 'weight') bytes += evalNumel(v.shape, {}) * dtypeBytes(dtype);
+  for (const v of graph.values) {
+    if (v.kind !== 'weight') continue;
+    bytes += evalNumel(v.shape, {}) * dtypeBytes(v.format ? v.dtype : dtype);
+    for (const c of weightCompanions(v)) bytes += evalNumel(c.shape, {}) * 4;
+  }
   return bytes;
 }
 

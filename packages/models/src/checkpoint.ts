@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Graph, SafetensorsCheckpoint, type WeightSource, formatShape } from '@ignis/tensor';
+import { type Graph, SafetensorsCheckpoint, type WeightSource, weightProblems } from '@ignis/tensor';
 import { parseModelConfig } from './config.js';
 import { CheckpointError, ModelConfigError } from './errors.js';
 import type { ModelSpec } from './spec.js';
@@ -60,30 +60,16 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
 }
 
 /**
- * Checks that the checkpoint holds every weight `graph` needs, with the right shape and a float
- * dtype, and reports every problem at once, each naming the tensor, what was expected and what
- * was found.
+ * Checks that `weights` holds every tensor the weights of `graph` (a compiled plan, quantized or
+ * not) are assembled from, with the right shapes and dtypes and, for quantized weights, their
+ * scales; reports every problem at once, each naming the tensor, what was expected and what was
+ * found. `where` names the checkpoint.
  */
-export function checkWeights(graph: Graph, source: ModelSource | Checkpoint): void {
-  const weights = 'location' in source ? source.weights(graph) : source.weights;
-  const where = 'location' in source ? source.location : source.dir;
-  const problems: string[] = [];
-  for (const value of graph.values) {
-    if (value.kind !== 'weight') continue;
-    const expected = `${formatShape(value.shape)}`;
-    const found = weights.info(value.name);
-    const file = weights.fileRange?.(value.name)?.file ?? where;
-    if (!found) {
-      problems.push(`missing tensor ${value.name} (expected shape ${expected})`);
-    } else if (formatShape(found.shape) !== expected) {
-      problems.push(`tensor ${value.name} has shape ${formatShape(found.shape)} in ${file}, expected ${expected}`);
-    } else if (!['f32', 'f16', 'bf16'].includes(found.dtype)) {
-      problems.push(`tensor ${value.name} has dtype ${found.dtype} in ${file}, expected a float dtype`);
-    }
-  }
+export function checkWeights(graph: Graph, weights: WeightSource, where: string): void {
+  const problems = weightProblems(graph.values, weights);
   if (problems.length > 0) {
     const shown = problems.slice(0, 10).join('\n  ');
     const more = problems.length > 10 ? `\n  ... and ${problems.length - 10} more` : '';
-    throw new CheckpointError(`checkpoint ${where} does not match its config (${source.spec.architecture}):\n  ${shown}${more}`);
+    throw new CheckpointError(`checkpoint ${where} does not match its config (${graph.name}):\n  ${shown}${more}`);
   }
 }

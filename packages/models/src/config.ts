@@ -73,6 +73,7 @@ export function parseModelConfig(raw: unknown, source = 'config.json'): ModelSpe
     dtype: readDtype(config, source),
     bosTokenId: read.optionalTokenIds('bos_token_id')[0],
     eosTokenIds: read.optionalTokenIds('eos_token_id'),
+    ...(config.quantization_config === undefined || config.quantization_config === null ? {} : { quantizationConfig: config.quantization_config }),
   };
 }
 

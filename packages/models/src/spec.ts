@@ -46,4 +46,6 @@ export interface ModelSpec {
   readonly dtype: DType;
   readonly bosTokenId: number | undefined;
   readonly eosTokenIds: readonly number[];
+  /** config.json's `quantization_config` as given (read by @ignis/quantization), if any. */
+  readonly quantizationConfig?: unknown;
 }

@@ -53,30 +53,30 @@ function roundHalfEven(x: number): number {
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
+// One scratch word for the bit-level encoder (no allocation per element).
+const scratch = new Float32Array(1);
+const scratchBits = new Uint32Array(scratch.buffer);
+
+/**
+ * Rounds on the f32 bit pattern: adding half an FP8 ulp minus one, plus the lowest kept bit, then
+ * truncating, rounds to nearest even, and a carry out of the mantissa bumps the exponent exactly.
+ */
 function encode(x: number, layout: Fp8Layout): number {
-  const value = Math.fround(x); // the f32 a kernel would convert
-  if (Number.isNaN(value)) return layout.nanCode;
-  const sign = value < 0 || Object.is(value, -0) ? 0x80 : 0;
-  const a = Math.abs(value);
+  scratch[0] = x; // the f32 a kernel would convert
+  const bits = scratchBits[0]!;
+  const sign = (bits >>> 24) & 0x80;
+  const magnitude = bits & 0x7fffffff;
+  if (magnitude > 0x7f800000) return layout.nanCode;
   const m = layout.mantissaBits;
-  const minNormalExponent = 1 - layout.bias;
+  const shift = 23 - m;
+  const f32Exponent = magnitude >>> 23;
   let code: number;
-  if (a < 2 ** minNormalExponent) {
-    // Subnormal range: a multiple of the smallest subnormal; rounding up to 2^m lands on the first normal code.
-    code = roundHalfEven(a / 2 ** (minNormalExponent - m));
-  } else if (a === Infinity) {
-    code = layout.maxCode;
+  if (f32Exponent >= 128 - layout.bias) {
+    const rounded = magnitude + ((1 << (shift - 1)) - 1) + ((magnitude >>> shift) & 1);
+    code = (rounded >>> shift) - ((127 - layout.bias) << m);
   } else {
-    let exponent = Math.floor(Math.log2(a));
-    // log2 of a value just below a power of two can round up: fix the exponent exactly.
-    if (2 ** exponent > a) exponent--;
-    else if (2 ** (exponent + 1) <= a) exponent++;
-    let significand = roundHalfEven(a / 2 ** (exponent - m)); // in [2^m, 2^(m+1)]
-    if (significand === 1 << (m + 1)) {
-      significand = 1 << m;
-      exponent++;
-    }
-    code = ((exponent + layout.bias) << m) | (significand - (1 << m));
+    // Subnormal range: a multiple of the smallest subnormal; rounding up to 2^m lands on the first normal code.
+    code = roundHalfEven(Math.abs(scratch[0]!) / 2 ** (1 - layout.bias - m));
   }
   return sign | Math.min(code, layout.maxCode);
 }

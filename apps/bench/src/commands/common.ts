@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { type Command, Option } from 'commander';
-import type { Device, Precision } from '@ignis/engine';
+import { type Device, KV_CACHE_DTYPES, type KvCacheDtype, type Precision, QUANTIZATION_METHODS, type QuantizationMethod } from '@ignis/engine';
 import { type DatasetRequest, readDataset } from '../dataset/format.js';
 import { syntheticRequests } from '../dataset/synthetic.js';
 import type { CliIO } from '../io.js';
@@ -16,6 +16,8 @@ export function addEngineOptions(command: Command): Command {
     .requiredOption('--model <dir>', 'model directory, or synthetic:NAME (llama-3.1-8b, llama-3.2-1b, mistral-7b, qwen2.5-7b: random weights on the device)')
     .addOption(new Option('--device <device>', 'where to run').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .addOption(new Option('--dtype <dtype>', 'activation precision').choices(['auto', 'float32', 'bfloat16']).default('auto'))
+    .addOption(new Option('--quantization <method>', 'linear weights: as the checkpoint says (auto), FP8 W8A8 (fp8: also quantizes float weights at load), or unquantized').choices([...QUANTIZATION_METHODS]).default('auto'))
+    .addOption(new Option('--kv-cache-dtype <dtype>', 'KV cache elements: the activation dtype (auto) or FP8 e4m3 (half the bytes, scales from the checkpoint)').choices([...KV_CACHE_DTYPES]).default('auto'))
     .option('--max-num-seqs <n>', 'most sequences per step (engine default: 256 on the GPU, 16 on the CPU)', integerAtLeast(1))
     .option('--max-num-batched-tokens <n>', 'most tokens per step (engine default: 8192 / 256)', integerAtLeast(1))
     .option('--gpu-memory-utilization <f>', 'fraction of free GPU memory for weights, activations and KV cache (engine default 0.9)', numberAbove(0, 1))
@@ -28,6 +30,8 @@ export interface EngineFlags {
   model: string;
   device: Device;
   dtype: Precision;
+  quantization: QuantizationMethod;
+  kvCacheDtype: KvCacheDtype;
   maxNumSeqs?: number;
   maxNumBatchedTokens?: number;
   gpuMemoryUtilization?: number;
@@ -40,6 +44,8 @@ export function engineOptions(flags: EngineFlags): EngineOptions {
     model: flags.model,
     device: flags.device,
     dtype: flags.dtype,
+    quantization: flags.quantization,
+    kvCacheDtype: flags.kvCacheDtype,
     maxNumSeqs: flags.maxNumSeqs,
     maxNumBatchedTokens: flags.maxNumBatchedTokens,
     gpuMemoryUtilization: flags.gpuMemoryUtilization,

@@ -59,7 +59,7 @@ export async function runKernels(spec: ModelSpec, options: KernelsOptions, progr
   const base = { model: options.model, dtype: options.dtype, device, bandwidthGBs, tflops, ceilingSource };
   if (!probe.available) return { ...base, skipped: `no GPU (${probe.reason})`, rows: [], failures: [] };
   const backend = new CudaBackend();
-  const ceilings = { bandwidthGBs, bf16Tflops: tflops, f32Tflops: tflops };
+  const ceilings = { bandwidthGBs, bf16Tflops: tflops, f32Tflops: tflops, fp8Tflops: measured.fp8Tflops };
   const cases = modelCases(spec, options);
   const rows: KernelRow[] = [];
   const failures: { name: string; error: string }[] = [];

@@ -23,7 +23,7 @@ const kernels = {
 const latency = (concurrency: number, rate: number): LatencyReport => {
   const median = { timeToFirstTokenMs: 7, decodeTokensPerSecond: rate, msPerOutputToken: (1000 * concurrency) / rate };
   const memory = { hostPeakBytes: 1, deviceUsedBytes: 1, deviceTotalBytes: 1 };
-  return { model: 'm', device: 'NVIDIA H200', dtype: 'bf16', inputLen: 128, outputLen: 128, concurrency, runs: [median], median, bytesPerDecodeStep: 16e9, weightBytes: 16e9, achievedGBs: 3000, ceilingGBs: 4800, ceilingSource: 'H200 datasheet', measuredCopyGBs: 4200, fractionOfCeiling: 0.6, fractionOfMeasuredCopy: 0.7, boundTokensPerSecond: 300, memory };
+  return { model: 'm', device: 'NVIDIA H200', dtype: 'bf16', quantization: 'none', kvCacheDtype: 'bf16', inputLen: 128, outputLen: 128, concurrency, runs: [median], median, bytesPerDecodeStep: 16e9, weightBytes: 16e9, achievedGBs: 3000, ceilingGBs: 4800, ceilingSource: 'H200 datasheet', measuredCopyGBs: 4200, fractionOfCeiling: 0.6, fractionOfMeasuredCopy: 0.7, boundTokensPerSecond: 300, memory };
 };
 const ours = { engine: 'ignis', numRequests: 1000, elapsedSeconds: 10, inputTokens: 1, outputTokens: 1, requestsPerSecond: 100, outputTokensPerSecond: 12800, totalTokensPerSecond: 25600, error: null, details: {} };
 const compare = { ours, peers: [{ ...ours, engine: 'transformers-static', outputTokensPerSecond: 5000 }, { ...ours, engine: 'transformers-continuous', outputTokensPerSecond: null, error: 'OutOfMemoryError: boom' }], ratios: [{ peer: 'transformers-static', outputTokensPerSecond: 2.56 }], model: 'm', device: 'd', dtype: 'bf16', workload: 'w' } as unknown as CompareReport;

@@ -9,12 +9,16 @@ import { type Table, gib, num, pct } from './table.js';
 
 const p50p99 = (s: Summary): string => `${num(s.p50)} / ${num(s.p99)}`;
 
+/** Device and precision, e.g. `cuda bf16, fp8 weights, fp8 KV` (reports from before quantization have neither field). */
+const precision = (r: { device: string; dtype: string; quantization?: string; kvCacheDtype?: string }): string =>
+  `${r.device} ${r.dtype}${r.quantization === 'fp8' ? ', fp8 weights' : ''}${r.kvCacheDtype === 'fp8e4m3' ? ', fp8 KV' : ''}`;
+
 export function throughputTable(runs: readonly ThroughputReport[]): Table {
   return {
     headers: ['model', 'device', 'workload', 'requests', 'req/s', 'output tok/s', 'total tok/s', 'TTFT p50/p99 ms', 'TPOT p50/p99 ms', 'E2E p50/p99 ms', 'prefix hits', 'peak KV', 'preempted', 'batch', 'GPU mem'],
     rows: runs.map((r) => [
       r.model,
-      `${r.device} ${r.dtype}`,
+      precision(r),
       r.workload,
       `${r.numRequests}`,
       num(r.requestsPerSecond, 2),
@@ -37,7 +41,7 @@ export function latencyTable(runs: readonly LatencyReport[]): Table {
     headers: ['model', 'device', 'in/out', 'concurrency', 'TTFT ms', 'decode tok/s', 'ms/token', 'GB/s', 'of ceiling', 'ceiling', 'of measured copy', 'bound tok/s'],
     rows: runs.map((r) => [
       r.model,
-      `${r.device} ${r.dtype}`,
+      precision(r),
       `${r.inputLen}/${r.outputLen}`,
       `${r.concurrency}`,
       num(r.median.timeToFirstTokenMs),

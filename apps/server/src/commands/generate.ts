@@ -1,4 +1,4 @@
-import { type Device, LLM, type Precision } from '@ignis/engine';
+import { type Device, type KvCacheDtype, LLM, type Precision, type QuantizationMethod } from '@ignis/engine';
 import { defaultModelDir } from '../default-model.js';
 import type { CliIO } from '../io.js';
 
@@ -16,6 +16,8 @@ export interface GenerateOptions {
   ignoreEos: boolean;
   device: Device;
   dtype: Precision;
+  quantization: QuantizationMethod;
+  kvCacheDtype: KvCacheDtype;
   maxModelLen?: number;
   json: boolean;
 }
@@ -30,7 +32,13 @@ export async function runGenerate(options: GenerateOptions, io: CliIO): Promise<
   }
   const modelDir = options.model ?? defaultModelDir();
   const loadStarted = performance.now();
-  const llm = await LLM.load(modelDir, { device: options.device, dtype: options.dtype, maxModelLen: options.maxModelLen });
+  const llm = await LLM.load(modelDir, {
+    device: options.device,
+    dtype: options.dtype,
+    quantization: options.quantization,
+    kvCacheDtype: options.kvCacheDtype,
+    maxModelLen: options.maxModelLen,
+  });
   try {
     const loadMs = performance.now() - loadStarted;
     const result = await llm.generate(options.prompt ?? options.promptIds!, {

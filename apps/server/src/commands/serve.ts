@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { type Device, LLM, type Precision } from '@ignis/engine';
+import { type Device, type KvCacheDtype, LLM, type Precision, type QuantizationMethod } from '@ignis/engine';
 import { createServer } from '@ignis/server';
 import { defaultModelDir } from '../default-model.js';
 import type { CliIO } from '../io.js';
@@ -16,6 +16,8 @@ export interface ServeOptions {
   gpuMemoryUtilization?: number;
   device: Device;
   dtype: Precision;
+  quantization: QuantizationMethod;
+  kvCacheDtype: KvCacheDtype;
   apiKey?: string;
   maxWaitingRequests?: number;
   shutdownGrace: number;
@@ -34,6 +36,8 @@ export async function runServe(options: ServeOptions, io: CliIO): Promise<void> 
   const llm = await LLM.load(model, {
     device: options.device,
     dtype: options.dtype,
+    quantization: options.quantization,
+    kvCacheDtype: options.kvCacheDtype,
     maxModelLen: options.maxModelLen,
     maxNumSeqs: options.maxNumSeqs,
     maxNumBatchedTokens: options.maxNumBatchedTokens,
@@ -51,7 +55,7 @@ export async function runServe(options: ServeOptions, io: CliIO): Promise<void> 
     });
     const address = await app.listen({ host: options.host, port: options.port });
     io.stderr(
-      `[ignis] serving ${modelName} on ${llm.device} (${llm.dtype}), context ${llm.maxModelLen} tokens, ` +
+      `[ignis] serving ${modelName} on ${llm.device} (${llm.dtype}, weights: ${llm.weightFormats}; KV cache ${llm.kvCacheDtype}), context ${llm.maxModelLen} tokens, ` +
         `OpenAI API at ${address}/v1${options.apiKey === undefined ? '' : ' (API key required)'}\n`,
     );
     const signal = await nextStopSignal();
