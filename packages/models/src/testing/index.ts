@@ -16,7 +16,14 @@ export const FIXTURE_MODELS = [
   'qwen2-bias-tied',
 ] as const;
 
-export type FixtureModel = (typeof FIXTURE_MODELS)[number];
+/**
+ * FP8 checkpoints of three of them in the formats people download (compressed-tensors channel and
+ * per-tensor static with KV scales, DeepSeek-style block `fp8`), with the logits of an independent
+ * PyTorch emulation of each format (tooling/fixtures/make_fp8_fixtures.py).
+ */
+export const FP8_FIXTURE_MODELS = ['llama32-fp8-dynamic', 'qwen2-fp8-static', 'llama3-fp8-block'] as const;
+
+export type FixtureModel = (typeof FIXTURE_MODELS)[number] | (typeof FP8_FIXTURE_MODELS)[number];
 
 /** One prompt and what transformers made of it. */
 export interface ReferencePrompt {

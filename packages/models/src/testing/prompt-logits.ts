@@ -1,4 +1,4 @@
-import { type Backend, type Executable, type WeightSource, compile } from '@ignis/tensor';
+import { type Backend, DEFAULT_PASSES, type Executable, type Graph, type Pass, type WeightSource, compile } from '@ignis/tensor';
 import { buildModelGraph } from '../architectures.js';
 import { LOGITS_OUTPUT, STEP_INPUTS } from '../llama.js';
 import type { ModelSpec } from '../spec.js';
@@ -11,18 +11,21 @@ export interface LogitsModel {
   readonly maxTokens: number;
 }
 
-/** Compiles `spec` with logits for every row (R = T) and loads it on `backend`. */
+/**
+ * Compiles `spec` with logits for every row (R = T) and loads it on `backend`. `passes` run before
+ * the default ones (a quantization pass); `weights` may depend on the compiled plan.
+ */
 export async function loadLogitsModel(
   spec: ModelSpec,
   backend: Backend,
-  weights: WeightSource,
-  options: { dtype: 'f32' | 'bf16'; maxTokens: number; blockSize?: number },
+  weights: WeightSource | ((plan: Graph) => WeightSource),
+  options: { dtype: 'f32' | 'bf16'; maxTokens: number; blockSize?: number; passes?: readonly Pass[] },
 ): Promise<LogitsModel> {
   const blockSize = options.blockSize ?? 16;
   const blocks = Math.ceil(options.maxTokens / blockSize);
   const graph = buildModelGraph(spec, { activationDtype: options.dtype, weightDtype: options.dtype, blockSize });
-  const plan = compile(graph, { maxDims: { T: options.maxTokens, S: 1, R: options.maxTokens, MB: blocks } });
-  const executable = await backend.load(plan, weights, { loadDims: { NB: blocks + 1 } });
+  const plan = compile(graph, { maxDims: { T: options.maxTokens, S: 1, R: options.maxTokens, MB: blocks }, passes: [...(options.passes ?? []), ...DEFAULT_PASSES] });
+  const executable = await backend.load(plan, typeof weights === 'function' ? weights(plan) : weights, { loadDims: { NB: blocks + 1 } });
   return { executable, spec, blockSize, maxTokens: options.maxTokens };
 }
 
