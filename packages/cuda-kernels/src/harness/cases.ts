@@ -1,8 +1,10 @@
 import { ATTENTION_CASES } from '../../kernels/attention/attention.cases.js';
+import { CONVERT_CASES } from '../../kernels/convert/convert.cases.js';
 import { ELEMENTWISE_CASES } from '../../kernels/elementwise/elementwise.cases.js';
 import { EMBEDDING_CASES } from '../../kernels/embedding/embedding.cases.js';
 import { GATHER_CASES } from '../../kernels/gather/gather.cases.js';
 import { GEMM_CASES } from '../../kernels/gemm/gemm.cases.js';
+import { KV_WRITE_CASES } from '../../kernels/kv_write/kv_write.cases.js';
 import { PENALTIES_CASES } from '../../kernels/penalties/penalties.cases.js';
 import { RMSNORM_CASES } from '../../kernels/rmsnorm/rmsnorm.cases.js';
 import { ROPE_CASES } from '../../kernels/rope/rope.cases.js';
@@ -19,7 +21,9 @@ export const ALL_CASES: readonly OpCase[] = [
   ...GATHER_CASES,
   ...GEMM_CASES,
   ...ATTENTION_CASES,
+  ...KV_WRITE_CASES,
   ...SAMPLING_CASES,
   ...PENALTIES_CASES,
   ...TOP_LOGPROBS_CASES,
+  ...CONVERT_CASES,
 ];

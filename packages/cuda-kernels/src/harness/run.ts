@@ -1,19 +1,19 @@
 import {
   type Backend,
-  type Executable,
   GraphBuilder,
   InMemoryWeights,
   type Plan,
   ReferenceBackend,
   type StepInputs,
   Tensor,
+  type WeightSource,
   compile,
-  decodeToF32,
   encodeFromF32,
   relativeError,
   seededRandom,
 } from '@ignis/tensor';
 import type { CaseStep, FloatDType, OpCase, OutputCheck, StepResults } from './case.js';
+import { caseWeights, roundTo } from './weights.js';
 
 /** The outcome of one case in one dtype. */
 export interface CaseResult {
@@ -22,11 +22,6 @@ export interface CaseResult {
   readonly dtype: FloatDType;
   readonly checks: readonly OutputCheck[];
   readonly pass: boolean;
-}
-
-/** `values` as the activation dtype would store them, back in f32 (what both backends see). */
-function roundTo(values: Float32Array, dtype: FloatDType): Float32Array {
-  return dtype === 'f32' ? values : decodeToF32(encodeFromF32(values, 'bf16'), 'bf16');
 }
 
 /** Compiles a case's graph with activations in `dtype`. */
@@ -49,28 +44,15 @@ export function stepInputs(plan: Plan, step: CaseStep): StepInputs {
   return { dims: step.dims, inputs };
 }
 
-/** Loads a case on `backend` with weights rounded to `dtype`. */
-export async function loadCase(c: OpCase, plan: Plan, dtype: FloatDType, backend: Backend, weights: Record<string, Float32Array>): Promise<Executable> {
-  const tensors: Record<string, Tensor> = {};
-  for (const value of plan.values) {
-    if (value.kind !== 'weight') continue;
-    const data = weights[value.name];
-    if (!data) throw new Error(`case ${c.name} has no weight ${value.name}`);
-    tensors[value.name] = Tensor.fromValues(value.dtype === 'bf16' ? 'bf16' : 'f32', value.shape as number[], roundTo(data, dtype));
-  }
-  return backend.load(plan, InMemoryWeights.of(tensors), { loadDims: c.loadDims ?? {} });
-}
-
-/** Runs every step and returns each step's outputs (copied). */
+/** Runs every step of `plan` on `backend` and returns each step's outputs (copied). */
 async function execute(
   c: OpCase,
-  dtype: FloatDType,
+  plan: Plan,
   backend: Backend,
-  weights: Record<string, Float32Array>,
+  weights: WeightSource,
   steps: readonly CaseStep[],
 ): Promise<Record<string, Float32Array | Int32Array>[]> {
-  const plan = compileCase(c, dtype);
-  const executable = await loadCase(c, plan, dtype, backend, weights);
+  const executable = await backend.load(plan, weights, { loadDims: c.loadDims ?? {} });
   try {
     const results = [];
     for (const step of steps) {
@@ -83,21 +65,35 @@ async function execute(
   }
 }
 
+/** f32 weights in memory for a plan compiled in f32. */
+function inMemoryF32(plan: Plan, values: Record<string, Float32Array>): WeightSource {
+  const tensors: Record<string, Tensor> = {};
+  for (const value of plan.values) if (value.kind === 'weight') tensors[value.name] = Tensor.fromValues('f32', value.shape as number[], values[value.name]!);
+  return InMemoryWeights.of(tensors);
+}
+
 /**
  * Runs `c` on `backend` in `dtype` and on the reference backend in f32 with the same rounded
  * weights and inputs, and compares every output of every step. Fresh random data per seed.
  */
 export async function runCase(c: OpCase, dtype: FloatDType, backend: Backend, seed = 1): Promise<CaseResult> {
   const random = seededRandom(seed);
-  const weights = c.weights(random);
+  const values = c.weights(random);
   const steps = c.steps(random);
-  const rounded = Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, roundTo(v, dtype)]));
   const roundedSteps = steps.map((s) => ({
     dims: s.dims,
     inputs: Object.fromEntries(Object.entries(s.inputs).map(([k, v]) => [k, v instanceof Float32Array ? roundTo(v, dtype) : v])),
   }));
-  const actual = await execute(c, dtype, backend, weights, steps);
-  const expected = await execute(c, 'f32', new ReferenceBackend(), rounded, roundedSteps);
+  const plan = compileCase(c, dtype);
+  const weights = await caseWeights(c, plan, dtype, values);
+  let actual: StepResults;
+  try {
+    actual = await execute(c, plan, backend, weights.device, steps);
+  } finally {
+    await weights.dispose();
+  }
+  const referencePlan = compileCase(c, 'f32');
+  const expected = await execute(c, referencePlan, new ReferenceBackend(), inMemoryF32(referencePlan, weights.expected), roundedSteps);
   const checks = c.check ? c.check(actual, expected, steps) : compareOutputs(c, dtype, actual, expected);
   return { kernel: c.kernel, name: c.name, dtype, checks, pass: checks.length > 0 && checks.every((k) => k.pass) };
 }
