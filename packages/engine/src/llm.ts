@@ -4,7 +4,7 @@ import { KvCacheManager } from '@ignis/kv-cache';
 import { type ModelSpec, TOP_LOGPROBS_DIM, buildModelGraph, checkWeights, openModel } from '@ignis/models';
 import { type QuantizationMethod, describeWeights, planQuantization } from '@ignis/quantization';
 import { Scheduler } from '@ignis/scheduler';
-import { DEFAULT_PASSES, type DType, type Graph, compile, dtypeBytes, evalNumel, fmix32, seed32, weightCompanions } from '@ignis/tensor';
+import { DEFAULT_PASSES, type DType, type Graph, compile, completionSeed, dtypeBytes, evalNumel, weightCompanions } from '@ignis/tensor';
 import { AsyncQueue } from './async-queue.js';
 import { type CacheConfig, planCache } from './cache-config.js';
 import type { CompletionDelta, CompletionOutput } from './completion.js';
@@ -267,7 +267,7 @@ export class LLM {
     const promptIds = await this.promptIds(prompt);
     const requestId = `req-${this.nextRequest++}`;
     const arrival = performance.now();
-    const base = params.seed === undefined ? randomInt(2 ** 32) : seed32(params.seed);
+    const seed = params.seed ?? randomInt(2 ** 48 - 1);
     const queue = new AsyncQueue<CompletionDelta>();
     const outcomes: Outcome[] = [];
     let pending = params.n;
@@ -277,9 +277,9 @@ export class LLM {
     });
     result.catch(() => undefined); // a caller that only iterates must not see an unhandled rejection
     const requests = Array.from({ length: params.n }, (_, index) => {
-      // Each completion samples its own stream: the seed mixed with its index.
-      const seed = index === 0 ? base : fmix32((base ^ Math.imul(index, 0x9e3779b9)) >>> 0);
-      return new Request(`${requestId}-${index}`, index, promptIds, params, seed, options.priority ?? 0, arrival, options.cacheSalt);
+      // Each completion samples its own stream of draws (see completionSeed).
+      const rowSeed = completionSeed(seed, index);
+      return new Request(`${requestId}-${index}`, index, promptIds, params, rowSeed, options.priority ?? 0, arrival, options.cacheSalt);
     });
     const finished = (index: number, outcome: Outcome): void => {
       outcomes[index] = outcome;

@@ -2,6 +2,7 @@ export * from './dtype.js';
 export * from './fp8.js';
 export * from './tensor.js';
 export * from './random.js';
+export * from './philox.js';
 export * from './metrics.js';
 export * from './in-memory-weights.js';
 export * from './backend.js';

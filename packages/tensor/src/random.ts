@@ -1,3 +1,5 @@
+import { philox4x32 } from './philox.js';
+
 /**
  * A small, fast, seeded generator (mulberry32) of uniform numbers in [0, 1). Same seed, same
  * sequence, on every platform: sampling with a seed must be reproducible.
@@ -23,21 +25,29 @@ export function fmix32(h: number): number {
   return h >>> 0;
 }
 
+/** Counter word 3 of a Philox draw says what the draw is for, so that no two uses share bits. */
+const TOKEN_DRAW = 0;
+const COMPLETION_SEED = 1;
+
 /**
- * The uniform draw in [0, 1) for sampling step `step` of a request seeded `seed` (both uint32).
- * Stateless and identical on every backend (the CUDA kernel computes the same bits), so a seed
- * gives the same tokens whatever the batch or the step size.
+ * The uniform draw in [0, 1) for sampling step `step` of a row seeded `seed` (both uint32): the
+ * top 24 bits of the first word of Philox4x32-10 with key (seed, 0) and counter (step, 0, 0, 0),
+ * over 2^24. Stateless and identical on every backend (the CUDA kernel computes the same bits,
+ * `uniform_bits` in kernels/sampling/sampling.cuh), so a seed gives the same tokens whatever the
+ * batch or the step size.
  */
 export function sampleUniform(seed: number, step: number): number {
-  const mixedStep = fmix32((Math.imul(step, 0x9e3779b9) + 0x7f4a7c15) >>> 0);
-  return (fmix32((seed ^ mixedStep) >>> 0) >>> 8) / 16777216;
+  return (philox4x32(step, 0, 0, TOKEN_DRAW, seed, 0)[0] >>> 8) / 16777216;
 }
 
-/** A uint32 sampling seed from any non-negative safe integer (both 32-bit halves count). */
-export function seed32(seed: number): number {
-  const low = seed >>> 0;
-  const high = Math.floor(seed / 4294967296) >>> 0;
-  return fmix32((low ^ fmix32((high + 0x6a09e667) >>> 0)) >>> 0);
+/**
+ * The uint32 row seed of completion `index` (0 for the first) of a request seeded `seed` (any
+ * non-negative safe integer: both 32-bit halves count): the first word of Philox4x32-10 with key
+ * (seed's low and high halves) and counter (index, 0, 0, 1). Each completion gets its own
+ * stream of draws; two (seed, index) pairs share one with probability 2^-32.
+ */
+export function completionSeed(seed: number, index: number): number {
+  return philox4x32(index, 0, 0, COMPLETION_SEED, seed >>> 0, Math.floor(seed / 4294967296) >>> 0)[0];
 }
 
 /**

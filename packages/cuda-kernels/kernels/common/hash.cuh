@@ -1,6 +1,6 @@
 #pragma once
-// The stateless hash behind seeded sampling draws and synthetic weights. The TypeScript side
-// computes the same bits (packages/tensor/src/random.ts), so both backends agree.
+// The stateless hash behind synthetic weights (sampling draws use Philox: philox.cuh). The
+// TypeScript side computes the same bits (packages/tensor/src/random.ts), so both backends agree.
 #include <cstdint>
 
 #include <cuda_runtime.h>

@@ -1,4 +1,5 @@
 import type { OpCase } from '../../src/harness/case.js';
+import { elementsEqual } from '../../src/harness/checks.js';
 
 /** Penalties over random logits and token histories with repeats; some rows neutral. */
 function penaltiesCase(rows: number, vocab: number, historyLength: number): OpCase {
@@ -52,4 +53,45 @@ function penaltiesCase(rows: number, vocab: number, historyLength: number): OpCa
   };
 }
 
-export const PENALTIES_CASES: OpCase[] = [penaltiesCase(4, 50, 30), penaltiesCase(37, 32000, 200), penaltiesCase(8, 152064, 1000)];
+const FLT_MAX = 3.4028234663852886e38;
+
+/**
+ * Parameters at the ends of f32 on logits with masks (-inf) and +-FLT_MAX: results that overflow
+ * saturate at +-FLT_MAX, masks stay -inf, and both backends agree exactly (each operation is one
+ * IEEE rounding), so this case compares every element for equality.
+ */
+function extremePenaltiesCase(vocab: number): OpCase {
+  const reps = [2 ** -126, 1e-30, 1, 1e30, FLT_MAX];
+  const shifts = [0, FLT_MAX, -FLT_MAX, 1e38];
+  const rows = reps.length * shifts.length;
+  const base = penaltiesCase(rows, vocab, 40);
+  return {
+    ...base,
+    name: `penalties extreme parameters R=${rows} V=${vocab}`,
+    steps: (random) => {
+      const [step] = base.steps(random);
+      const logits = Float32Array.from(step!.inputs.logits!, (x, i) => (i % 13 === 0 ? -Infinity : i % 17 === 0 ? FLT_MAX : i % 19 === 0 ? -FLT_MAX : x));
+      const param = (pick: (r: number) => number) => Float32Array.from({ length: rows }, (_, r) => pick(r));
+      return [
+        {
+          dims: step!.dims,
+          inputs: {
+            ...step!.inputs,
+            logits,
+            rep: param((r) => reps[r % reps.length]!),
+            pres: param((r) => shifts[Math.floor(r / reps.length)]!),
+            freq: param((r) => -shifts[(Math.floor(r / reps.length) + 1) % shifts.length]!),
+          },
+        },
+      ];
+    },
+    check: elementsEqual('out'),
+  };
+}
+
+export const PENALTIES_CASES: OpCase[] = [
+  penaltiesCase(4, 50, 30),
+  penaltiesCase(37, 32000, 200),
+  penaltiesCase(8, 152064, 1000),
+  extremePenaltiesCase(300),
+];

@@ -1,9 +1,27 @@
+#include <cfloat>
+
 #include "penalties/penalties.cuh"
 
 namespace ignis::penalties {
 namespace {
 
 constexpr int kThreads = 512;
+
+/** `result` where a finite `before` stays finite: an overflow saturates at +-FLT_MAX (as the reference). */
+__device__ __forceinline__ float saturate(float before, float result) {
+  return (isfinite(before) && !isfinite(result)) ? copysignf(FLT_MAX, result) : result;
+}
+
+/** row[t] -= freq, atomically (one output occurrence), saturated as the other operations are. */
+__device__ __forceinline__ void subtract_saturated(float* x, float freq) {
+  int* bits = reinterpret_cast<int*>(x);
+  int old = *bits, seen;
+  do {
+    seen = old;
+    const float before = __int_as_float(seen);
+    old = atomicCAS(bits, seen, __float_as_int(saturate(before, before - freq)));
+  } while (old != seen);
+}
 
 __global__ void penalties_kernel(const float* __restrict__ logits, float* __restrict__ out, const int32_t* __restrict__ tokens,
                                  const int32_t* __restrict__ start, const int32_t* __restrict__ output_start,
@@ -37,15 +55,16 @@ __global__ void penalties_kernel(const float* __restrict__ logits, float* __rest
     const uint32_t old = atomicOr(&seen_any[t >> 5], bit);
     if (!(old & bit) && rep != 1.f) {
       const float x = row[t];
-      row[t] = x > 0.f ? x / rep : x * rep;
+      row[t] = saturate(x, x > 0.f ? x / rep : x * rep);
     }
   }
   __syncthreads();
-  // Phase 2: frequency, once per output occurrence.
+  // Phase 2: frequency, once per output occurrence (the same operation each time: any order gives
+  // the reference's result).
   if (freq != 0.f) {
     for (int i = output_from + threadIdx.x; i < last; i += blockDim.x) {
       const int t = tokens[i];
-      if (t >= 0 && t < vocab) atomicAdd(&row[t], -freq);
+      if (t >= 0 && t < vocab) subtract_saturated(&row[t], freq);
     }
   }
   __syncthreads();
@@ -55,7 +74,7 @@ __global__ void penalties_kernel(const float* __restrict__ logits, float* __rest
     if (t < 0 || t >= vocab) continue;
     const uint32_t bit = 1u << (t & 31);
     const uint32_t old = atomicOr(&seen_output[t >> 5], bit);
-    if (!(old & bit) && pres != 0.f) row[t] -= pres;
+    if (!(old & bit) && pres != 0.f) row[t] = saturate(row[t], row[t] - pres);
   }
 }
 

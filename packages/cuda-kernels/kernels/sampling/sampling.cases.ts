@@ -1,14 +1,25 @@
 import type { OpCase } from '../../src/harness/case.js';
 
-/** Logits of std 3 (some rows with heavy ties) and every combination of the sampling knobs. */
-function sampleCase(rows: number, vocab: number, bench = false): OpCase {
-  const temperatures = [0, 0.5, 1, 1.7];
+const FLT_MAX = 3.4028234663852886e38;
+const FLT_MIN = 2 ** -126;
+
+/** Temperatures of the usual cases, and those at the ends of f32 (subnormal ones are greedy). */
+const TEMPERATURES = [0, 0.5, 1, 1.7];
+const EXTREME_TEMPERATURES = [1e-40, FLT_MIN, 1e-30, 1e-3, 1e30, FLT_MAX];
+
+/**
+ * Logits of std 3 (some rows with heavy ties) and every combination of the sampling knobs. With
+ * `extreme`, temperatures at the ends of f32 and, on odd rows, logits saturated at +-FLT_MAX (what
+ * a tiny repetition penalty makes of them): no output may be NaN.
+ */
+function sampleCase(rows: number, vocab: number, { bench = false, extreme = false } = {}): OpCase {
+  const temperatures = extreme ? EXTREME_TEMPERATURES : TEMPERATURES;
   const topKs = [0, 1, 5, 50];
   const topPs = [1, 0.9, 0.3];
   const minPs = [0, 0.05];
   return {
     kernel: 'sampling',
-    name: `sample${bench ? ' bench' : ''} R=${rows} V=${vocab}`,
+    name: `sample${bench ? ' bench' : ''}${extreme ? ' extreme temperatures and logits' : ''} R=${rows} V=${vocab}`,
     dtypes: ['f32'],
     build: (b) => {
       const perRow = (name: string, dtype: 'f32' | 'i32') => b.input(name, dtype, ['R']);
@@ -32,6 +43,8 @@ function sampleCase(rows: number, vocab: number, bench = false): OpCase {
         for (let i = 0; i < vocab; i++) {
           const gaussian = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
           logits[r * vocab + i] = ties ? Math.round(gaussian * 2) : 3 * gaussian;
+          if (extreme && r % 2 === 1 && i % 7 === 0) logits[r * vocab + i] = FLT_MAX;
+          if (extreme && r % 2 === 1 && i % 11 === 3) logits[r * vocab + i] = -FLT_MAX;
         }
       }
       const pick = <T>(list: T[], r: number, salt: number): T => list[(r * 7 + salt * 13 + Math.floor(r / 5)) % list.length]!;
@@ -60,13 +73,14 @@ function sampleCase(rows: number, vocab: number, bench = false): OpCase {
         if (got.token![r] === t) same.push(r);
       });
       // Float summation order on the GPU may move a sampling boundary on a rare row; greedy rows never.
-      const greedyMismatch = want.token!.some((t, r) => got.token![r] !== t && temperature[r] === 0);
+      const greedyMismatch = want.token!.some((t, r) => got.token![r] !== t && !(temperature[r]! >= FLT_MIN));
+      const nan = got.logprob!.some(Number.isNaN);
       const matchLimit = rows >= 100 ? 0.99 : 1;
       const matched = same.length / rows;
       const worst = same.reduce((m, r) => Math.max(m, Math.abs(got.logprob![r]! - want.logprob![r]!)), 0);
       return [
         { output: 'token', metric: 'match', value: matched, limit: matchLimit, pass: matched >= matchLimit && !greedyMismatch },
-        { output: 'logprob (rows whose tokens match)', metric: 'error', value: worst, limit: 1e-4, pass: worst <= 1e-4 },
+        { output: 'logprob (rows whose tokens match; NaN anywhere fails)', metric: 'error', value: nan ? Number.NaN : worst, limit: 1e-4, pass: !nan && worst <= 1e-4 },
       ];
     },
     benchOnly: bench,
@@ -74,4 +88,10 @@ function sampleCase(rows: number, vocab: number, bench = false): OpCase {
   };
 }
 
-export const SAMPLING_CASES: OpCase[] = [sampleCase(3, 7), sampleCase(24, 1000), sampleCase(200, 32000), sampleCase(256, 128256, true)];
+export const SAMPLING_CASES: OpCase[] = [
+  sampleCase(3, 7),
+  sampleCase(24, 1000),
+  sampleCase(200, 32000),
+  sampleCase(120, 1000, { extreme: true }),
+  sampleCase(256, 128256, { bench: true }),
+];

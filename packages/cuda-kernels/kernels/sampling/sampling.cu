@@ -49,7 +49,7 @@ cudaError_t launch(const Params& p, void* workspace, cudaStream_t stream) {
 // ---------------------------------------------------------------------------------------------
 // Host reference: packages/tensor/src/reference/kernels/sample.ts line for line (double where it
 // uses JavaScript numbers, f32 where it rounds with Math.fround), except that NaN logits are
-// never kept, temperatures < 0 are greedy and a sampled row whose max is +-inf takes its last index.
+// never kept.
 
 namespace {
 
@@ -70,13 +70,12 @@ void reference_row(const float* x, int vocab, float temperature, int32_t top_k, 
     *out_token = token;
     *out_logprob = static_cast<float>(static_cast<double>(x[token]) - lse);
   };
-  if (!(temperature > 0.f)) return emit(argmax);
+  if (!(temperature >= FLT_MIN)) return emit(argmax);  // 0, subnormal, negative and NaN temperatures
   if (!(std::fabs(max) < std::numeric_limits<float>::infinity())) return emit(vocab - 1);
 
   const float t = std::min(temperature, FLT_MAX);
-  const float zmax = max / t;
-  auto z = [&](int i) { return x[i] / t; };
-  auto p = [&](int i) { return std::exp(static_cast<double>(z(i)) - static_cast<double>(zmax)); };
+  auto z = [&](int i) { return (x[i] - max) / t; };  // f32: <= 0, 0 at the max, overflow -inf
+  auto p = [&](int i) { return std::exp(static_cast<double>(z(i))); };
   double tau = -std::numeric_limits<double>::infinity();
   const bool use_k = top_k > 0 && top_k < vocab;
   if (use_k || top_p < 1.f) {
@@ -107,7 +106,7 @@ void reference_row(const float* x, int vocab, float temperature, int32_t top_k, 
       }
     }
   }
-  if (min_p > 0.f) tau = std::max(tau, static_cast<double>(zmax) + std::log(static_cast<double>(min_p)));
+  if (min_p > 0.f) tau = std::max(tau, std::log(static_cast<double>(min_p)));
 
   double kept = 0.0;
   int last = argmax;

@@ -7,7 +7,7 @@
 
 #include <cuda_runtime.h>
 
-#include "common/hash.cuh"
+#include "common/philox.cuh"
 
 namespace ignis::sampling {
 
@@ -15,8 +15,8 @@ struct Params {
   const float* logits;  // [rows, vocab], row-major, 4-byte aligned (rows need not be 16-byte aligned)
   int rows;
   int vocab;
-  // Device arrays [rows]. temperature 0 is greedy; top_k 0 (or >= vocab) keeps all; top_p 1 keeps all;
-  // min_p 0 keeps all. seed and step feed uniform().
+  // Device arrays [rows]. temperature below FLT_MIN (0 included) is greedy; top_k 0 (or >= vocab)
+  // keeps all; top_p 1 keeps all; min_p 0 keeps all. seed and step feed uniform().
   const float* temperature;
   const int32_t* top_k;
   const float* top_p;
@@ -42,9 +42,13 @@ void reference(const float* logits, int rows, int vocab, const float* temperatur
                const float* top_p, const float* min_p, const uint32_t* seed, const int32_t* step,
                int32_t* out_token, float* out_logprob);
 
-/** The top 24 bits of the draw for (seed, step): uniform() == uniform_bits() / 2^24 exactly. */
+/**
+ * The top 24 bits of the draw for (seed, step): the first word of Philox4x32-10 with key (seed, 0)
+ * and counter (step, 0, 0, 0), shifted right by 8. uniform() == uniform_bits() / 2^24 exactly.
+ * The same bits as sampleUniform() in packages/tensor/src/random.ts.
+ */
 __host__ __device__ inline uint32_t uniform_bits(uint32_t seed, int32_t step) {
-  return fmix32(seed ^ fmix32(static_cast<uint32_t>(step) * 0x9E3779B9u + 0x7F4A7C15u)) >> 8;
+  return philox4x32_10(make_uint4(static_cast<uint32_t>(step), 0u, 0u, 0u), seed, 0u).x >> 8;
 }
 
 /** The uniform draw in [0, 1) for (seed, step); the same bits as sampleUniform() in TypeScript. */

@@ -80,13 +80,19 @@ struct CandSource {
 // Phase 1: row statistics. The phases are __noinline__: each gets the whole register file instead
 // of sharing it with the state that the kernel body keeps alive across them.
 
-/** The scaled base of a running max m: the sum s of a thread holds sum 2^(x log2e - base(m)). */
-__device__ __forceinline__ float lse_base(float m) { return m == -INFINITY ? 0.f : m * kLog2e; }
+/**
+ * The base of a running max m: the sum s of a thread holds sum e^(x - base(m)). Differences, not
+ * m * log2(e), which overflows for |m| > FLT_MAX / log2(e) (saturated penalized logits reach that).
+ */
+__device__ __forceinline__ float lse_base(float m) { return m == -INFINITY ? 0.f : m; }
+
+/** e^(x - base), from ex2: 0 for x = -inf. */
+__device__ __forceinline__ float exp_from(float x, float base) { return ex2((x - base) * kLog2e); }
 
 __device__ __forceinline__ void lse_merge(float& m, float& s, float m2, float s2) {
   const float nm = fmaxf(m, m2);
   const float nb = lse_base(nm);
-  s = s * ex2(lse_base(m) - nb) + s2 * ex2(lse_base(m2) - nb);
+  s = s * exp_from(lse_base(m), nb) + s2 * exp_from(lse_base(m2), nb);
   m = nm;
 }
 
@@ -151,9 +157,9 @@ __device__ __noinline__ void row_stats(const RowSource src) {
       // Online logsumexp, one rescale per quad. NaN logits make it NaN, as in the reference.
       const float nm = fmaxf(lm, qmax);
       const float nb = lse_base(nm);
-      float acc = ls * ex2(lse_base(lm) - nb);
+      float acc = ls * exp_from(lse_base(lm), nb);
 #pragma unroll
-      for (int j = 0; j < 4; ++j) acc += ex2(fmaf(x[u][j], kLog2e, -nb));
+      for (int j = 0; j < 4; ++j) acc += exp_from(x[u][j], nb);
       ls = acc;
       lm = nm;
     }
@@ -463,8 +469,11 @@ __device__ __noinline__ uint32_t search(const RowSource row, uint32_t lo0, unsig
   return smem.lo;
 }
 
-/** The smallest key K with from_key(K) / t >= tau: the kept set {z >= tau} as {key >= K}. */
-__device__ __noinline__ uint32_t z_threshold_key(float tau, float t) {
+/** z of a logit: (x - xmax) / t in f32, at most 0 and never NaN for finite xmax (overflow is -inf). */
+__device__ __forceinline__ float z_of(float x, float xmax, float t) { return __fdiv_rn(__fsub_rn(x, xmax), t); }
+
+/** The smallest key K with z_of(from_key(K)) >= tau: the kept set {z >= tau} as {key >= K}. */
+__device__ __noinline__ uint32_t z_threshold_key(float tau, float xmax, float t) {
   __syncthreads();
   if (threadIdx.x < 32) {
     const int lane = threadIdx.x;
@@ -472,7 +481,7 @@ __device__ __noinline__ uint32_t z_threshold_key(float tau, float t) {
     while (hi - lo > 1) {
       const uint32_t step = (hi - lo + 31) / 32;
       const uint32_t probe = lo + step * static_cast<uint32_t>(lane + 1);
-      const bool pass = probe >= hi || from_key(probe) / t >= tau;
+      const bool pass = probe >= hi || z_of(from_key(probe), xmax, t) >= tau;
       const uint32_t ballot = __ballot_sync(kFull, pass);
       const int f = __ffs(ballot) - 1;  // lane 31's probe is >= hi, so ballot != 0
       const uint32_t at = __shfl_sync(kFull, probe, f);
@@ -587,57 +596,57 @@ __global__ void __launch_bounds__(kThreads, 1) sample_rows(const Params p) {
   const int row = blockIdx.x;
   const RowSource src(p.logits + static_cast<size_t>(row) * static_cast<size_t>(p.vocab), p.vocab);
   const float temperature = p.temperature[row];
+  const bool sampled = temperature >= FLT_MIN;  // 0, subnormal, negative and NaN temperatures are greedy
   if (threadIdx.x == 0) {
     smem.have_cand = 0;
     smem.ceil_cnt = 0;
   }
-  if (temperature > 0.f) {
+  if (sampled) {
     row_stats<true>(src);
   } else {
     row_stats<false>(src);
   }
   const float xmax = smem.xmax;
-  if (!(temperature > 0.f) || !(fabsf(xmax) < INFINITY)) {
+  if (!sampled || !(fabsf(xmax) < INFINITY)) {
     // Greedy: the first index of the max. A sampled row whose max is +-inf has no finite mass;
     // the reference then takes its last index.
     if (threadIdx.x == 0) {
-      const int t = !(temperature > 0.f) ? (smem.argmax == INT_MAX ? 0 : smem.argmax) : p.vocab - 1;
+      const int t = !sampled ? (smem.argmax == INT_MAX ? 0 : smem.argmax) : p.vocab - 1;
       p.out_token[row] = t;
       p.out_logprob[row] = src.row[t] - smem.lse;
     }
     return;
   }
   const float t = fminf(temperature, FLT_MAX);
-  const float zmax = xmax / t;
   if (threadIdx.x == 0) {
-    smem.c = fminf(kLog2e / t, FLT_MAX);
+    smem.c = kLog2e / t;  // finite: t >= FLT_MIN
     smem.kmax = key_of(xmax);
   }
   // (search and z_threshold_key begin with a barrier, after which c and kmax are visible)
 
-  float tau = -INFINITY;  // the kept set is {z >= tau}
+  float tau = -INFINITY;  // the kept set is {z >= tau}; z <= 0, and z = 0 at the max
   const float min_p = p.min_p[row];
   if (min_p > 0.f) {
-    // zmax + log(min_p) in double, as the reference; the smallest float >= it keeps the same z.
-    const double exact = static_cast<double>(zmax) + log(static_cast<double>(min_p));
+    // log(min_p) in double, as the reference; the smallest float >= it keeps the same z.
+    const double exact = log(static_cast<double>(min_p));
     float f = static_cast<float>(exact);
     if (static_cast<double>(f) < exact) f = nextafterf(f, INFINITY);
-    tau = fminf(f, zmax);
+    tau = fminf(f, 0.f);
   }
   uint32_t floor_k = kKeyNegInf;  // {key >= floor_k} = {z >= tau_k}
   const int32_t top_k = p.top_k[row];
   if (top_k > 0 && top_k < p.vocab) {
     const uint32_t a = search<false>(src, kKeyNegInf, static_cast<unsigned long long>(top_k), 1.f);
-    const float tau_k = from_key(a) / t;
+    const float tau_k = z_of(from_key(a), xmax, t);
     tau = fmaxf(tau, tau_k);
-    floor_k = z_threshold_key(tau_k, t);
+    floor_k = z_threshold_key(tau_k, xmax, t);
   }
   const float top_p = p.top_p[row];
   if (top_p < 1.f) {
     const uint32_t a = search<true>(src, floor_k, 0ull, top_p);
-    tau = fmaxf(tau, from_key(a) / t);
+    tau = fmaxf(tau, z_of(from_key(a), xmax, t));
   }
-  const uint32_t kthr = tau == -INFINITY ? kKeyNegInf : z_threshold_key(tau, t);
+  const uint32_t kthr = tau == -INFINITY ? kKeyNegInf : z_threshold_key(tau, xmax, t);
   const uint32_t bits24 = uniform_bits(p.seed[row], p.step[row]);
   __syncthreads();
   if (smem.have_cand && smem.ceil_cnt == 0 && kthr >= smem.cand_floor) {

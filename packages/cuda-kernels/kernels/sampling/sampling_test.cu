@@ -2,6 +2,7 @@
 //   ./sampling_test                 correctness against reference(), one line per case; exit 1 on failure
 //   ./sampling_test --small         a few tiny cases (for compute-sanitizer)
 //   ./sampling_test --bench [--ceiling-gbs 3000]
+//   ./sampling_test --host          the host-only checks (Philox known answers, draw bits): no GPU needed
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/hash.cuh"
 #include "sampling.cuh"
 
 using namespace ignis::sampling;
@@ -168,20 +170,18 @@ double row_lse(const float* x, int v) {
  */
 double draw_distance(const Batch& b, int r, int token) {
   const float* x = b.row(r);
-  const float t = b.temperature[r];
+  const float t = std::min(b.temperature[r], FLT_MAX);
   const int v = b.vocab;
+  float xmax = -kInf;
+  for (int i = 0; i < v; ++i) xmax = std::max(xmax, x[i]);
   std::vector<float> z(v);
-  float zmax = -kInf;
-  for (int i = 0; i < v; ++i) {
-    z[i] = x[i] / t;
-    zmax = std::max(zmax, z[i]);
-  }
+  for (int i = 0; i < v; ++i) z[i] = (x[i] - xmax) / t;
   std::vector<int> idx;
   for (int i = 0; i < v; ++i) idx.push_back(i);
   std::sort(idx.begin(), idx.end(), [&](int a, int c) { return z[a] > z[c] || (z[a] == z[c] && a < c); });
   double tau = -INFINITY;
   if (b.top_k[r] > 0 && b.top_k[r] < v) tau = z[idx[b.top_k[r] - 1]];
-  auto p = [&](int i) { return std::exp(static_cast<double>(z[i]) - zmax); };
+  auto p = [&](int i) { return std::exp(static_cast<double>(z[i])); };
   if (b.top_p[r] < 1.f) {
     double mass = 0.0;
     for (int i = 0; i < v && z[idx[i]] >= tau; ++i) mass += p(idx[i]);
@@ -194,7 +194,7 @@ double draw_distance(const Batch& b, int r, int token) {
       }
     }
   }
-  if (b.min_p[r] > 0.f) tau = std::max(tau, zmax + std::log(static_cast<double>(b.min_p[r])));
+  if (b.min_p[r] > 0.f) tau = std::max(tau, std::log(static_cast<double>(b.min_p[r])));
   if (!(z[token] >= tau)) return 1.0;
   double kept = 0.0, before = 0.0;
   for (int i = 0; i < v; ++i) {
@@ -239,7 +239,7 @@ Tally compare(const Batch& b, int skew) {
   for (int r = 0; r < b.rows; ++r) {
     const float* x = b.row(r);
     const bool same = token[r] == ref_token[r];
-    if (b.temperature[r] == 0.f) {
+    if (!(b.temperature[r] >= FLT_MIN)) {
       ++t.greedy;
       t.greedy_match += same;
     } else {
@@ -252,7 +252,7 @@ Tally compare(const Batch& b, int skew) {
       t.worst_logprob = std::max(t.worst_logprob, std::isnan(err) ? INFINITY : err);
     }
     if (!same) {
-      const double dist = b.temperature[r] == 0.f ? 1.0 : draw_distance(b, r, token[r]);
+      const double dist = !(b.temperature[r] >= FLT_MIN) ? 1.0 : draw_distance(b, r, token[r]);
       if (t.worst_case.empty() || dist > t.worst_distance) {
         t.worst_distance = std::max(t.worst_distance, dist);
         char buf[256];
@@ -345,6 +345,90 @@ bool all_masked() {
   return ok;
 }
 
+/**
+ * Temperatures and logits at the ends of f32 (what a tiny repetition penalty saturates logits to):
+ * every output written, none NaN, and the same tokens as the reference up to rounding.
+ */
+bool extremes(std::mt19937_64& rng) {
+  const float temperatures[] = {1e-40f, FLT_MIN, 1e-30f, 1e-3f, 1e30f, FLT_MAX};
+  const Knobs filters[] = {{0.f, 0, 1.f, 0.f}, {0.f, 2, 1.f, 0.f}, {0.f, 0, 0.5f, 0.f}, {0.f, 0, 1.f, 0.5f}, {0.f, 3, 0.9f, 1e-30f}};
+  const int vocab = 1000;
+  const int rows = static_cast<int>(std::size(temperatures) * std::size(filters)) * 2;
+  Batch b(rows, vocab);
+  std::normal_distribution<float> normal(0.f, 3.f);
+  for (int r = 0; r < rows; ++r) {
+    float* x = b.row(r);
+    for (int i = 0; i < vocab; ++i) x[i] = normal(rng);
+    if (r % 2 == 1) {  // saturated logits: ties at FLT_MAX, and -FLT_MAX (their z overflows to -inf)
+      for (int i = 0; i < vocab; i += 7) x[i] = FLT_MAX;
+      for (int i = 3; i < vocab; i += 11) x[i] = -FLT_MAX;
+    }
+    Knobs k = filters[(r / 2) % std::size(filters)];
+    k.temperature = temperatures[(r / 2) / std::size(filters)];
+    b.set(r, k);
+    b.seed[r] = static_cast<uint32_t>(rng());
+    b.step[r] = r;
+  }
+  return report("extreme temperatures and logits", compare(b, 0));
+}
+
+/** Writes uniform_bits(seed[i], step[i]) as the device computes it. */
+__global__ void device_draw_bits(const uint32_t* seed, const int32_t* step, uint32_t* out, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) out[i] = uniform_bits(seed[i], step[i]);
+}
+
+// The draws pinned in packages/tensor/src/random.test.ts ("gives the pinned bits that the CUDA
+// uniform_bits must match"): the TypeScript reference computes the same 24 bits.
+constexpr uint32_t kDrawSeed[] = {0u, 1u, 0u, 42u, 0xFFFFFFFFu, 0x2545F491u};
+constexpr int32_t kDrawStep[] = {0, 0, 1, 7, 0x7FFFFFFF, 12345};
+constexpr uint32_t kDrawBits[] = {0x6627E8u, 0xE3E806u, 0xF8E4CCu, 0x5BBD83u, 0x7F7989u, 0x5BFC82u};
+
+/** Philox4x32-10 against Random123's known answers, and the pinned draws, computed on the host. */
+bool check_draws_host() {
+  struct Kat {
+    uint4 ctr;
+    uint32_t k0, k1;
+    uint4 want;
+  };
+  // Random123 tests/kat_vectors, the three "philox4x32 10" lines.
+  const Kat kats[] = {
+      {make_uint4(0u, 0u, 0u, 0u), 0u, 0u, make_uint4(0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u)},
+      {make_uint4(~0u, ~0u, ~0u, ~0u), ~0u, ~0u, make_uint4(0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu)},
+      {make_uint4(0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u), 0xa4093822u, 0x299f31d0u,
+       make_uint4(0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u)},
+  };
+  bool ok = true;
+  for (const Kat& k : kats) {
+    const uint4 got = ignis::philox4x32_10(k.ctr, k.k0, k.k1);
+    ok = ok && got.x == k.want.x && got.y == k.want.y && got.z == k.want.z && got.w == k.want.w;
+  }
+  for (size_t i = 0; i < std::size(kDrawBits); ++i) ok = ok && uniform_bits(kDrawSeed[i], kDrawStep[i]) == kDrawBits[i];
+  std::printf("%-34s %s\n", "Philox known answers, draws (host)", ok ? "PASS" : "FAIL");
+  return ok;
+}
+
+/** The pinned draws computed on the device. */
+bool check_draws_device() {
+  const int n = static_cast<int>(std::size(kDrawBits));
+  uint32_t *seed = nullptr, *out = nullptr;
+  int32_t* step = nullptr;
+  CHECK_CUDA(cudaMalloc(&seed, n * sizeof(uint32_t)));
+  CHECK_CUDA(cudaMalloc(&step, n * sizeof(int32_t)));
+  CHECK_CUDA(cudaMalloc(&out, n * sizeof(uint32_t)));
+  CHECK_CUDA(cudaMemcpy(seed, kDrawSeed, n * sizeof(uint32_t), cudaMemcpyHostToDevice));
+  CHECK_CUDA(cudaMemcpy(step, kDrawStep, n * sizeof(int32_t), cudaMemcpyHostToDevice));
+  device_draw_bits<<<1, 32>>>(seed, step, out, n);
+  CHECK_CUDA(cudaGetLastError());
+  uint32_t got[std::size(kDrawBits)];
+  CHECK_CUDA(cudaMemcpy(got, out, n * sizeof(uint32_t), cudaMemcpyDeviceToHost));
+  for (void* p : {static_cast<void*>(seed), static_cast<void*>(step), static_cast<void*>(out)}) cudaFree(p);
+  bool ok = true;
+  for (int i = 0; i < n; ++i) ok = ok && got[i] == kDrawBits[i];
+  std::printf("%-34s %s\n", "draws (device)", ok ? "PASS" : "FAIL");
+  return ok;
+}
+
 bool check_invalid() {
   Params p{};
   p.rows = 1;
@@ -357,8 +441,11 @@ bool check_invalid() {
 
 int correctness(bool small) {
   std::mt19937_64 rng(0x5EED5A3Bull);
-  bool ok = check_invalid();
+  bool ok = check_draws_host();
+  ok = check_draws_device() && ok;
+  ok = check_invalid() && ok;
   ok = all_masked() && ok;
+  ok = extremes(rng) && ok;
   struct Case {
     int vocab, rows, reps, skew;
   };
@@ -483,21 +570,24 @@ int bench(double ceiling_gbs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool small = false, run_bench = false;
+  bool small = false, run_bench = false, host_only = false;
   double ceiling = 3000.0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--small") {
       small = true;
+    } else if (a == "--host") {
+      host_only = true;
     } else if (a == "--bench") {
       run_bench = true;
     } else if (a == "--ceiling-gbs" && i + 1 < argc) {
       ceiling = std::atof(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: %s [--small | --bench [--ceiling-gbs N]]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--small | --host | --bench [--ceiling-gbs N]]\n", argv[0]);
       return 2;
     }
   }
+  if (host_only) return check_draws_host() ? 0 : 1;
   int device = 0;
   cudaDeviceProp prop{};
   CHECK_CUDA(cudaGetDevice(&device));

@@ -1,4 +1,4 @@
-import type { DType, DimSizes, GraphBuilder, Pass, Tensor } from '@ignis/tensor';
+import type { DType, DimSizes, GraphBuilder, Pass, SyntheticFill, Tensor } from '@ignis/tensor';
 
 /** Activation dtypes the CUDA backend computes in. */
 export type FloatDType = Extract<DType, 'f32' | 'bf16'>;
@@ -8,6 +8,13 @@ export interface CaseStep {
   readonly dims: DimSizes;
   readonly inputs: Readonly<Record<string, Float32Array | Int32Array>>;
 }
+
+/**
+ * How the backend under test gets a weight when not, as by default, held in memory in the
+ * weight's dtype: in another dtype (f16, f32, bf16), from memory or from a safetensors `file`,
+ * for the backend to convert at load; or as a synthetic fill (see `syntheticValue`) for it to make.
+ */
+export type WeightSupply = { readonly dtype: DType; readonly file?: boolean } | { readonly synthetic: SyntheticFill };
 
 /** What one run of a case moves and computes, for benchmarks against the device's ceilings. */
 export interface CaseCost {
@@ -36,10 +43,13 @@ export interface OpCase {
   /** Load-time dims (e.g. NB cache blocks). */
   readonly loadDims?: DimSizes;
   /**
-   * Weight values by name: f32 values (rounded to the activation dtype by the harness), or
-   * tensors loaded exactly as given (quantized weights' codes and their scales).
+   * Weight values by name: f32 values (rounded to the activation dtype by the harness; synthetic
+   * ones need none), or tensors loaded exactly as given by both backends (quantized weights' codes
+   * and their scales).
    */
   weights(random: () => number): Record<string, Float32Array | Tensor>;
+  /** Weights given to the backend under test otherwise than in memory in their own dtype (default: none). */
+  readonly supply?: Readonly<Record<string, WeightSupply>>;
   /** Passes to run before the default ones (e.g. a quantization pass), for activations in `dtype`. */
   readonly passes?: (dtype: FloatDType) => readonly Pass[];
   /** The steps to run, in order (state such as the KV cache carries over). */

@@ -1,6 +1,5 @@
 import {
   type Backend,
-  type Executable,
   GraphBuilder,
   InMemoryWeights,
   DEFAULT_PASSES,
@@ -8,13 +7,14 @@ import {
   ReferenceBackend,
   type StepInputs,
   Tensor,
+  type WeightSource,
   compile,
-  decodeToF32,
   encodeFromF32,
   relativeError,
   seededRandom,
 } from '@ignis/tensor';
 import type { CaseStep, FloatDType, OpCase, OutputCheck, StepResults } from './case.js';
+import { caseWeights, roundTo } from './weights.js';
 
 /** The outcome of one case in one dtype. */
 export interface CaseResult {
@@ -23,11 +23,6 @@ export interface CaseResult {
   readonly dtype: FloatDType;
   readonly checks: readonly OutputCheck[];
   readonly pass: boolean;
-}
-
-/** `values` as the activation dtype would store them, back in f32 (what both backends see). */
-function roundTo(values: Float32Array, dtype: FloatDType): Float32Array {
-  return dtype === 'f32' ? values : decodeToF32(encodeFromF32(values, 'bf16'), 'bf16');
 }
 
 /** Compiles a case's graph with activations in `dtype`. */
@@ -50,37 +45,15 @@ export function stepInputs(plan: Plan, step: CaseStep): StepInputs {
   return { dims: step.dims, inputs };
 }
 
-/**
- * Loads a case on `backend`: f32 weight values rounded to `dtype` and stored as the plan's weight
- * of that name wants them (bf16, or the float dtype a weight quantized at load is read in), tensors
- * as given.
- */
-export async function loadCase(c: OpCase, plan: Plan, dtype: FloatDType, backend: Backend, weights: Record<string, Float32Array | Tensor>): Promise<Executable> {
-  const tensors: Record<string, Tensor> = {};
-  for (const [name, data] of Object.entries(weights)) {
-    if (data instanceof Tensor) {
-      tensors[name] = data;
-      continue;
-    }
-    const value = plan.values.find((v) => v.kind === 'weight' && (v.name === name || v.slices?.some((s) => s.name === name)));
-    if (!value) throw new Error(`case ${c.name}: the plan has no weight ${name}`);
-    const stored = value.format?.quantizeFrom ?? value.dtype;
-    const shape = value.slices?.find((s) => s.name === name)?.shape ?? (value.shape as number[]);
-    tensors[name] = Tensor.fromValues(stored === 'bf16' ? 'bf16' : 'f32', shape, roundTo(data, dtype));
-  }
-  return backend.load(plan, InMemoryWeights.of(tensors), { loadDims: c.loadDims ?? {} });
-}
-
-/** Runs every step and returns each step's outputs (copied). */
+/** Runs every step of `plan` on `backend` and returns each step's outputs (copied). */
 async function execute(
   c: OpCase,
-  dtype: FloatDType,
+  plan: Plan,
   backend: Backend,
-  weights: Record<string, Float32Array | Tensor>,
+  weights: WeightSource,
   steps: readonly CaseStep[],
 ): Promise<Record<string, Float32Array | Int32Array>[]> {
-  const plan = compileCase(c, dtype);
-  const executable = await loadCase(c, plan, dtype, backend, weights);
+  const executable = await backend.load(plan, weights, { loadDims: c.loadDims ?? {} });
   try {
     const results = [];
     for (const step of steps) {
@@ -93,21 +66,43 @@ async function execute(
   }
 }
 
+/** Weights in memory for a plan compiled in f32: f32 values, and tensors (quantized codes, scales) as given. */
+function inMemoryF32(plan: Plan, values: Record<string, Float32Array | Tensor>): WeightSource {
+  const tensors: Record<string, Tensor> = {};
+  for (const [name, data] of Object.entries(values)) {
+    if (data instanceof Tensor) {
+      tensors[name] = data;
+      continue;
+    }
+    const value = plan.values.find((v) => v.kind === 'weight' && v.name === name);
+    if (!value) throw new Error(`the plan has no weight ${name}`);
+    tensors[name] = Tensor.fromValues('f32', value.shape as number[], data);
+  }
+  return InMemoryWeights.of(tensors);
+}
+
 /**
  * Runs `c` on `backend` in `dtype` and on the reference backend in f32 with the same rounded
  * weights and inputs, and compares every output of every step. Fresh random data per seed.
  */
 export async function runCase(c: OpCase, dtype: FloatDType, backend: Backend, seed = 1): Promise<CaseResult> {
   const random = seededRandom(seed);
-  const weights = c.weights(random);
+  const values = c.weights(random);
   const steps = c.steps(random);
-  const rounded = Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, v instanceof Tensor ? v : roundTo(v, dtype)]));
   const roundedSteps = steps.map((s) => ({
     dims: s.dims,
     inputs: Object.fromEntries(Object.entries(s.inputs).map(([k, v]) => [k, v instanceof Float32Array ? roundTo(v, dtype) : v])),
   }));
-  const actual = await execute(c, dtype, backend, weights, steps);
-  const expected = await execute(c, 'f32', new ReferenceBackend(), rounded, roundedSteps);
+  const plan = compileCase(c, dtype);
+  const weights = await caseWeights(c, plan, dtype, values);
+  let actual: StepResults;
+  try {
+    actual = await execute(c, plan, backend, weights.device, steps);
+  } finally {
+    await weights.dispose();
+  }
+  const referencePlan = compileCase(c, 'f32');
+  const expected = await execute(c, referencePlan, new ReferenceBackend(), inMemoryF32(referencePlan, weights.expected), roundedSteps);
   const checks = c.check ? c.check(actual, expected, steps) : compareOutputs(c, dtype, actual, expected);
   return { kernel: c.kernel, name: c.name, dtype, checks, pass: checks.length > 0 && checks.every((k) => k.pass) };
 }

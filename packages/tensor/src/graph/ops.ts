@@ -215,8 +215,10 @@ export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
    * tokens[start[r] .. start[r+1]-1]: its prompt, then, from index output_start[r] of that range,
    * its generated tokens. First, for every distinct token of the prompt and the output, a
    * repetition penalty: logit / repetition when the logit is positive, logit * repetition
-   * otherwise. Then, over the generated tokens: logit -= frequency * count and logit -= presence
-   * (once per distinct token). Neutral parameters (1, 0, 0) leave a row unchanged.
+   * otherwise. Then, over the generated tokens: logit -= frequency once per occurrence and
+   * logit -= presence once per distinct token. Each operation rounds to f32, and a finite logit
+   * stays finite: a result beyond +-FLT_MAX saturates there (masked -inf logits stay -inf).
+   * Neutral parameters (1, 0, 0) leave a row unchanged.
    */
   penalties: {
     inputs: ['logits', 'tokens', 'start', 'output_start', 'repetition', 'presence', 'frequency'],
@@ -284,13 +286,17 @@ export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
   },
   /**
    * Samples one token per row of f32 logits [R, V] with per-row parameters (all [R]):
-   * temperature 0 is greedy (the first index of the maximum). Otherwise z = logits / temperature,
-   * p = exp(z - max z); the kept tokens are those with z >= max(tau_k, tau_p, tau_min): tau_k the
-   * top_k-th largest z (top_k 0 keeps all), tau_p the z at which the running mass of p in
-   * descending z order first reaches top_p of the mass above tau_k, tau_min = max z + log(min_p).
+   * a temperature below 2^-126 (the smallest normal f32: 0, subnormals, negatives, NaN) is greedy
+   * (the first index of the maximum). Otherwise, with T = min(temperature, FLT_MAX),
+   * z = fl32(fl32(logits - max) / T), so z <= 0, z = 0 at the maximum and an overflow is -inf
+   * (never NaN), and p = exp(z); the kept tokens are those with z >= max(tau_k, tau_p, tau_min):
+   * tau_k the top_k-th largest z (top_k 0 keeps all), tau_p the z at which the running mass of p
+   * in descending z order first reaches top_p of the mass above tau_k, tau_min = log(min_p).
    * A uniform u = `sampleUniform(seed, step)` picks the token whose running kept mass, in index
    * order, first exceeds u times the kept mass. logprob = log_softmax(logits)[token] (no
-   * temperature). Stateless: the same (seed, step) draws the same u on every backend.
+   * temperature). The draw is counter-based (Philox4x32-10, key (seed, 0), counter
+   * (step, 0, 0, 0)): the same (seed, step) draws the same u on every backend, whatever the batch.
+   * A sampled row whose maximum is not finite has no mass to draw from and gives index V - 1.
    */
   sample: {
     inputs: ['logits', 'temperature', 'top_k', 'top_p', 'min_p', 'seed', 'step'],

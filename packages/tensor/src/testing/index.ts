@@ -1,5 +1,5 @@
 /**
- * Test helpers for Ignis packages: seeded random data and in-memory weights.
+ * Test helpers for Ignis packages: seeded random data, in-memory weights, goodness-of-fit tests.
  * Shipped as the `@ignis/tensor/testing` subpath so that other packages' tests can use them.
  */
 import type { DType } from '../dtype.js';
@@ -8,6 +8,7 @@ import { Tensor } from '../tensor.js';
 export { seededRandom } from '../random.js';
 export { InMemoryWeights } from '../in-memory-weights.js';
 export { relativeError } from '../metrics.js';
+export { type FitTest, chiSquare, ksUniform } from './statistics.js';
 
 /** `n` values uniform in [-scale, scale), never all zero. */
 export function randomValues(random: () => number, n: number, scale = 1): Float32Array {

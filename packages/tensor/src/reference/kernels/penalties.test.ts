@@ -3,6 +3,7 @@ import { compile } from '../../compile/compile.js';
 import { GraphBuilder } from '../../graph/builder.js';
 import { InMemoryWeights } from '../../in-memory-weights.js';
 import { ReferenceBackend } from '../backend.js';
+import { sampleRow } from './sample.js';
 
 /** One penalties op on a logits input; returns the output for the given rows. */
 async function penalize(logits: number[][], rows: { prompt: number[]; output: number[]; rep: number; pres: number; freq: number }[]) {
@@ -62,5 +63,42 @@ describe('penalties (hand-computed)', () => {
     );
     const f = Math.fround;
     expect(out).toEqual([1, 2, 3, f(f(f(4 / 1.5) - 1) - 1)]); // one f32 rounding per operation
+  });
+});
+
+describe('penalties at the ends of f32', () => {
+  const FLT_MAX = 3.4028234663852886e38;
+
+  it('a finite logit stays finite: overflows saturate at +-FLT_MAX; masked (-inf) logits stay masked', async () => {
+    const tiny = 2 ** -126; // x / tiny overflows for x >= 4
+    const huge = FLT_MAX;
+    const out = await penalize(
+      [
+        [5, -3, -Infinity, 0.25],
+        [3, -3, -Infinity, 0.25],
+        [-FLT_MAX, FLT_MAX, -Infinity, 1],
+      ],
+      [
+        { prompt: [0, 1, 2, 3], output: [], rep: tiny, pres: 0, freq: 0 },
+        { prompt: [0, 1, 2], output: [3], rep: huge, pres: 0, freq: 0 },
+        { prompt: [], output: [0, 0, 1, 2], rep: 1, pres: -FLT_MAX, freq: FLT_MAX },
+      ],
+    );
+    expect(out.slice(0, 4)).toEqual([FLT_MAX, Math.fround(-3 * tiny), -Infinity, 2 ** 124]);
+    expect(out.slice(4, 8)).toEqual([Math.fround(3 / huge), -FLT_MAX, -Infinity, Math.fround(0.25 / huge)]);
+    // Token 0: -FLT_MAX - FLT_MAX twice saturates, then + FLT_MAX (presence -FLT_MAX) gives 0.
+    // Token 1: FLT_MAX - FLT_MAX = 0, then + FLT_MAX. Token 2 stays masked.
+    expect(out.slice(8, 12)).toEqual([0, FLT_MAX, -Infinity, 1]);
+  });
+
+  it('a repetition penalty of 1e-40 (an f32 subnormal) leaves the sampled log-probabilities finite', async () => {
+    const out = await penalize([[3, 2, -1, 0.5]], [{ prompt: [0, 1, 3], output: [], rep: 1e-40, pres: 0, freq: 0 }]);
+    const row = Float32Array.from(out);
+    for (let step = 0; step < 20; step++) {
+      const { token, logprob } = sampleRow(row, { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 5, step }, new Int32Array(4));
+      expect([0, 1, 3]).toContain(token); // all three at FLT_MAX: tied, drawn among
+      // Finite (it was NaN): log(3) is below the resolution of logits near FLT_MAX, so it reads 0.
+      expect(logprob).toBe(0);
+    }
   });
 });

@@ -1,9 +1,20 @@
 import { type KernelFactory, dimOf, fixedDim } from '../kernel.js';
 
+const FLT_MAX = 3.4028234663852886e38;
+
+/**
+ * `result` rounded to f32, where a finite `before` stays finite: an overflow saturates at
+ * +-FLT_MAX (a tiny repetition penalty must not make a logit +inf and the row's logprobs NaN).
+ */
+function saturate(before: number, result: number): number {
+  const rounded = Math.fround(result);
+  return Number.isFinite(rounded) || !Number.isFinite(before) ? rounded : Math.sign(rounded) * FLT_MAX;
+}
+
 /**
  * The `penalties` op (see OP_DEFS): repetition over each row's distinct prompt and output tokens,
- * then frequency and presence over its output tokens. Works in place when the plan gives the
- * output the logits' memory; otherwise copies the row first.
+ * then frequency and presence over its output tokens, each result saturated at +-FLT_MAX. Works
+ * in place when the plan gives the output the logits' memory; otherwise copies the row first.
  */
 export const penalties: KernelFactory = (ctx) => {
   const [logitsId, tokensId, startId, outputStartId, repetitionId, presenceId, frequencyId] = ctx.op.inputs as number[];
@@ -36,18 +47,18 @@ export const penalties: KernelFactory = (ctx) => {
         if (t < 0 || t >= vocab) throw new RangeError(`penalties: token ${t} is outside the vocabulary [0, ${vocab})`);
         if (seen[t] === 0) {
           seen[t] = 1;
-          if (rep !== 1) row[t] = row[t]! > 0 ? row[t]! / rep : row[t]! * rep;
+          if (rep !== 1) row[t] = saturate(row[t]!, row[t]! > 0 ? row[t]! / rep : row[t]! * rep);
         }
       }
       for (let i = outputFrom; i < last; i++) {
         const t = tokens[i]!;
-        if (freq !== 0) row[t] = row[t]! - freq;
+        if (freq !== 0) row[t] = saturate(row[t]!, row[t]! - freq);
         counts[t] = 1;
       }
       for (let i = outputFrom; i < last; i++) {
         const t = tokens[i]!;
         if (counts[t] === 0) continue; // already applied for an earlier occurrence
-        if (pres !== 0) row[t] = row[t]! - pres;
+        if (pres !== 0) row[t] = saturate(row[t]!, row[t]! - pres);
         counts[t] = 0;
       }
       for (let i = first; i < last; i++) seen[tokens[i]!] = 0;

@@ -18,10 +18,14 @@ export interface RowParams {
   readonly step: number;
 }
 
+/** The smallest normal f32: temperatures below it (0 included) are greedy. */
+const FLT_MIN = 2 ** -126;
+const FLT_MAX = 3.4028234663852886e38;
+
 /**
  * Samples one row exactly as `OP_DEFS.sample` specifies (the CUDA kernel implements the same
- * rules): thresholds in z = logits / temperature, then an index-order walk over the kept mass.
- * `order` is scratch of at least `row.length` entries.
+ * rules): thresholds in z = (logits - max) / temperature, then an index-order walk over the kept
+ * mass. `order` is scratch of at least `row.length` entries.
  */
 export function sampleRow(row: Float32Array, params: RowParams, order: Int32Array): RowSample {
   const vocab = row.length;
@@ -35,12 +39,14 @@ export function sampleRow(row: Float32Array, params: RowParams, order: Int32Arra
   }
   const normalizer = logNormalizer(row, max);
   const logprobOf = (token: number): number => Math.fround(row[token]! - normalizer);
-  if (params.temperature === 0) return { token: argmax, logprob: logprobOf(argmax) };
+  const t = Math.min(params.temperature, FLT_MAX);
+  if (!(t >= FLT_MIN)) return { token: argmax, logprob: logprobOf(argmax) };
+  // No finite mass to sample from (outside the contract): the last index, as the CUDA kernel.
+  if (!(Math.abs(max) < Infinity)) return { token: vocab - 1, logprob: logprobOf(vocab - 1) };
 
-  const t = params.temperature;
-  const zMax = Math.fround(max / t);
-  const z = (i: number): number => Math.fround(row[i]! / t);
-  const p = (i: number): number => Math.exp(z(i) - zMax);
+  // z <= 0 with z = 0 at the max, and never NaN: an overflow is -inf, a token of weight 0.
+  const z = (i: number): number => Math.fround(Math.fround(row[i]! - max) / t);
+  const p = (i: number): number => Math.exp(z(i));
   let tau = -Infinity;
   if (params.topK > 0 || params.topP < 1) {
     for (let i = 0; i < vocab; i++) order[i] = i;
@@ -59,7 +65,7 @@ export function sampleRow(row: Float32Array, params: RowParams, order: Int32Arra
       }
     }
   }
-  if (params.minP > 0) tau = Math.max(tau, zMax + Math.log(params.minP));
+  if (params.minP > 0) tau = Math.max(tau, Math.log(params.minP));
 
   let kept = 0;
   let last = argmax;
