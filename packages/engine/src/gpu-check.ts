@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Engine checks on the GPU machine (no vitest there):
- *   node dist/gpu-check.js [--no-fixtures] [--batching] [--checkpoint DIR --reference FILE] [--model DIR]...
+ *   node dist/gpu-check.js [--no-fixtures] [--fp8] [--batching] [--checkpoint DIR --reference FILE] [--model DIR]...
  * 1. every fixture through the engine on CUDA in float32: transformers' greedy tokens, also with
  *    chunked prefill; in bfloat16: how many greedy tokens agree;
  * 2. every fixture's logits on CUDA (float32 and bfloat16) against transformers';
@@ -11,7 +11,10 @@
  *    the reference backend's;
  * 5. optionally a checkpoint (e.g. 2 layers of Llama-3.1-8B widths) against transformers' logits;
  * 6. for each --model DIR (e.g. models/ignis-demo-10m), the greedy continuations of its
- *    reference.json as check 1 does them.
+ *    reference.json as check 1 does them;
+ * 7. with --fp8: every FP8 fixture checkpoint's logits and greedy tokens against the PyTorch
+ *    emulation of its format, in float32 and bfloat16 activations (formats the GPU has no kernel
+ *    for run re-quantized per channel at load: reported, and held to the bf16 bound).
  * Exit code 1 if float32 greedy tokens differ or an error exceeds its bound.
  */
 import {
@@ -20,6 +23,7 @@ import {
   checkpointLogitsOnCuda,
   fixtureGreedyOnCuda,
   fixtureLogitsOnCuda,
+  fp8FixturesOnCuda,
   greedyOnCuda,
   outOfMemoryOnCuda,
   topLogprobsOnCuda,
@@ -83,6 +87,19 @@ async function main(): Promise<number> {
     const theirs = result.transformersBf16Error?.toExponential(3) ?? 'n/a';
     console.log(`checkpoint ${dir} (bf16): logits relative error ${result.error.toExponential(3)} against transformers float32; transformers' own bf16 run: ${theirs}`);
     if (!(result.error <= 3e-2)) failures++;
+  }
+  if (args.includes('--fp8')) {
+    for (const dtype of ['f32', 'bf16'] as const) {
+      for (const c of await fp8FixturesOnCuda(dtype)) {
+        const worst = Math.max(...c.errors);
+        const exact = c.formats.includes('quantized at load') ? 'requantized' : 'as stored';
+        // As stored and in f32, the device quantizes as the emulation does (rare code flips aside: see fp8-fixtures.test.ts).
+        const bound = dtype === 'f32' && exact === 'as stored' ? 2e-2 : 6e-2;
+        const greedy = c.greedy.filter((g) => g.matched === g.total).length;
+        console.log(`fp8 ${c.fixture} (${dtype}, ${exact}: ${c.formats}): logits errors ${c.errors.map((e) => e.toExponential(2)).join(' ')} (bound ${bound}); greedy ${greedy}/${c.greedy.length} identical`);
+        if (!(worst <= bound)) failures++;
+      }
+    }
   }
   for (const model of options('--model')) {
     if (!reportGreedy(`${model}, float32`, await greedyOnCuda(model, 'float32'))) failures++;

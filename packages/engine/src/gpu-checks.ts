@@ -1,7 +1,8 @@
 import { basename } from 'node:path';
 import { CudaBackend } from '@ignis/cuda-kernels';
 import { openCheckpoint } from '@ignis/models';
-import { FIXTURE_MODELS, fixturePath, loadLogitsModel, promptLogits, readReference, readReferenceIn, readReferenceLogits } from '@ignis/models/testing';
+import { FIXTURE_MODELS, FP8_FIXTURE_MODELS, fixturePath, loadLogitsModel, promptLogits, readReference, readReferenceIn, readReferenceLogits } from '@ignis/models/testing';
+import { describeWeights, planQuantization } from '@ignis/quantization';
 import { SafetensorsFile, relativeError, seededRandom } from '@ignis/tensor';
 import type { Precision } from './device.js';
 import { LLM } from './llm.js';
@@ -63,6 +64,37 @@ export async function fixtureLogitsOnCuda(dtype: 'f32' | 'bf16'): Promise<Logits
       model.executable.dispose();
       await checkpoint.close();
     }
+  }
+  return checks;
+}
+
+/** One FP8 checkpoint on the GPU against its format's emulation: the formats that ran, per-prompt logits errors and greedy agreement. */
+export interface Fp8FixtureCheck {
+  readonly fixture: string;
+  readonly formats: string;
+  readonly errors: readonly number[];
+  readonly greedy: readonly GreedyCheck[];
+}
+
+/** Every FP8 fixture's logits (all positions) and greedy continuations on the GPU against the PyTorch emulation of its format. */
+export async function fp8FixturesOnCuda(dtype: 'f32' | 'bf16'): Promise<Fp8FixtureCheck[]> {
+  const checks: Fp8FixtureCheck[] = [];
+  for (const fixture of FP8_FIXTURE_MODELS) {
+    const checkpoint = await openCheckpoint(fixturePath(fixture));
+    const backend = new CudaBackend();
+    const quant = planQuantization({ checkpointConfig: checkpoint.spec.quantizationConfig, where: fixture, method: 'auto', source: checkpoint.weights, backend });
+    let formats = '';
+    const model = await loadLogitsModel(checkpoint.spec, backend, (plan) => ((formats = describeWeights(plan)), quant.weightsFor(plan)), { dtype, maxTokens: 64, passes: [quant.pass] });
+    const errors: number[] = [];
+    try {
+      for (const [prompt, ref] of readReference(fixture).prompts.entries()) {
+        errors.push(relativeError(await promptLogits(model, ref.ids, 16), await readReferenceLogits(fixture, prompt)));
+      }
+    } finally {
+      model.executable.dispose();
+      await checkpoint.close();
+    }
+    checks.push({ fixture, formats, errors, greedy: await greedyOnCuda(fixturePath(fixture), dtype === 'f32' ? 'float32' : 'bfloat16') });
   }
   return checks;
 }
