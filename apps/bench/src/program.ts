@@ -4,6 +4,7 @@ import { registerCompare } from './commands/compare.js';
 import { registerDataset } from './commands/dataset.js';
 import { registerKernels } from './commands/kernels.js';
 import { registerLatency } from './commands/latency.js';
+import { registerPerplexity } from './commands/perplexity.js';
 import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerThroughput } from './commands/throughput.js';
@@ -18,7 +19,7 @@ export function buildProgram(io: CliIO): Command {
     .version(version)
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  for (const register of [registerDataset, registerThroughput, registerLatency, registerServe, registerKernels, registerCompare, registerReport]) register(program, io);
+  for (const register of [registerDataset, registerThroughput, registerLatency, registerServe, registerKernels, registerCompare, registerPerplexity, registerReport]) register(program, io);
   // Subcommands inherit exitOverride and output only when set before they are added, so set them again.
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;
