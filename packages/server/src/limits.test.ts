@@ -96,11 +96,11 @@ describe('default limits', () => {
     expect(atTheLimits.status).toBe(200);
   });
 
-  it('a body over 8 MiB gets 413 naming the limit', async () => {
+  it('a body over 4 MiB gets 413 naming the limit', async () => {
     const answer = await server.post('/v1/completions', { prompt: 'x'.repeat(DEFAULT_REQUEST_LIMITS.maxBodyBytes) });
     expect(answer).toMatchObject({
       status: 413,
-      body: error(null, /the request body is larger than this server's limit of 8388608 bytes/, 'body_too_large'),
+      body: error(null, /the request body is larger than this server's limit of 4194304 bytes/, 'body_too_large'),
     });
   });
 });

@@ -8,7 +8,7 @@ import { contextTooLong, invalidParam } from './openai-errors.js';
  * (413 for the body).
  */
 export interface RequestLimits {
-  /** Largest request body in bytes (default 8 MiB). */
+  /** Largest request body in bytes (default 4 MiB). */
   readonly maxBodyBytes: number;
   /**
    * Most characters (UTF-16 units) in one text prompt, or in a chat rendered by its template
@@ -26,14 +26,14 @@ export interface RequestLimits {
 }
 
 /**
- * The defaults, generous for what clients of vLLM send and cheap in the worst case on a CPU:
- * 8 MiB parses in ~60 ms and holds a 128k-token prompt as ids (~0.9 MB) many times over; a
- * template renders 2048 messages in ~35 ms (OpenAI itself takes 2048); 1024 sequences is a large
- * batch request (n is at most 128 per prompt); 16 stop strings of 256 characters (OpenAI takes 4)
- * cost at most ~40 us per generated token to scan.
+ * The defaults: generous for what clients of vLLM send, and cheap in the worst case (times on 2
+ * busy CPU cores). 4 MiB holds a 128k-token prompt as ids (~0.9 MB) or as text (~0.5 MB) four
+ * times over, and parses in 30-80 ms; a chat template renders 2048 messages in 40-110 ms (OpenAI
+ * takes at most 2048 too); 1024 sequences is a large batch request (n is at most 128 per prompt);
+ * 16 stop strings (OpenAI takes 4) of 256 characters cost at most ~40 us per generated token to scan.
  */
 export const DEFAULT_REQUEST_LIMITS: Omit<RequestLimits, 'maxPromptChars'> = {
-  maxBodyBytes: 8 * 2 ** 20,
+  maxBodyBytes: 4 * 2 ** 20,
   maxChatMessages: 2048,
   maxSequencesPerRequest: 1024,
   maxStopStrings: 16,
