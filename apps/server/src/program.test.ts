@@ -1,11 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { probeCuda } from '@ignis/cuda-kernels';
 import { FIXTURE_MODELS, fixturePath, readReference } from '@ignis/models/testing';
 import { describe, expect, it } from 'vitest';
+import { defaultServedModelName } from './commands/serve.js';
 import { DEFAULT_MODEL_DIR } from './default-model.js';
 import { runCli } from './program.js';
 
@@ -96,6 +98,8 @@ describe('ignis serve', () => {
       [['serve', '--port', '-1'], 2, /--port <port>' argument '-1' is invalid/],
       [['serve', '--device', 'tpu'], 2, /Allowed choices are auto, cpu, cuda/],
       [['serve', '--max-num-seqs', '0'], 2, /--max-num-seqs <n>' argument '0' is invalid/],
+      [['serve', '--max-chat-messages', '0'], 2, /--max-chat-messages <n>' argument '0' is invalid/],
+      [['serve', '--max-prompt-chars', '1.5'], 2, /--max-prompt-chars <n>' argument '1.5' is invalid/],
     ];
     for (const [argv, expectedCode, message] of cases) {
       const { code, stderr } = await cli(...argv);
@@ -104,9 +108,16 @@ describe('ignis serve', () => {
     }
   });
 
-  it('the binary serves the bundled model until SIGTERM, which lets a running stream finish, then exits 0', async () => {
+  it('names the model by its directory, never by its path', () => {
+    expect(defaultServedModelName('/srv/models/Llama-3.1-8B/')).toBe('Llama-3.1-8B');
+    expect(defaultServedModelName('models/demo')).toBe('demo');
+    expect(defaultServedModelName('.')).toBe(basename(process.cwd()));
+    expect(defaultServedModelName('synthetic:llama-3.1-8b')).toBe('synthetic:llama-3.1-8b');
+  });
+
+  it('the binary serves the bundled model until SIGTERM (a second is ignored), which lets a running stream finish, then exits 0', async () => {
     const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-    const args = ['serve', '--port', '0', '--served-model-name', 'demo', '--max-model-len', '256', '--max-num-seqs', '8', '--device', 'cpu'];
+    const args = ['serve', '--port', '0', '--model', DEFAULT_MODEL_DIR, '--max-model-len', '512', '--max-num-seqs', '8', '--device', 'cpu'];
     const server = spawn(process.execPath, [bin, ...args], { env: { ...process.env, IGNIS_API_KEY: 'k' } });
     let stdout = '';
     let stderr = '';
@@ -119,10 +130,14 @@ describe('ignis serve', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       const api = /OpenAI API at (\S+)/.exec(stderr)![1]!;
-      expect(stderr).toMatch(/serving demo on cpu \(f32\), context 256 tokens, .* \(API key required\)/);
+      expect(stderr).toMatch(/serving ignis-demo-10m on cpu \(f32\), context 512 tokens, .* \(API key required\)/);
       const auth = { authorization: 'Bearer k', 'content-type': 'application/json' };
       expect((await fetch(`${api}/models`)).status).toBe(401);
-      expect(await (await fetch(`${api}/models`, { headers: auth })).json()).toMatchObject({ data: [{ id: 'demo', max_model_len: 256 }] });
+      // Named by the directory's base name, in the API and in the metrics anyone may read: never its path.
+      expect(await (await fetch(`${api}/models`, { headers: auth })).json()).toMatchObject({ data: [{ id: 'ignis-demo-10m', root: 'ignis-demo-10m', max_model_len: 512 }] });
+      const metrics = await (await fetch(api.replace(/\/v1$/, '/metrics'))).text();
+      expect(metrics).toContain('model_name="ignis-demo-10m"');
+      expect(metrics).not.toContain(DEFAULT_MODEL_DIR);
 
       // The load client, against the real server.
       const load = await promisify(execFile)(process.execPath, [
@@ -131,7 +146,7 @@ describe('ignis serve', () => {
       ]); // prettier-ignore
       interface Level { model: string; concurrency: number; requests: number; timeToFirstTokenMs: { p50: number; p90: number }; outputTokensPerSecond: number }
       const levels = load.stdout.trim().split('\n').map((line) => JSON.parse(line) as Level);
-      expect(levels.map((l) => [l.model, l.concurrency, l.requests])).toEqual([['demo', 1, 8], ['demo', 4, 8]]);
+      expect(levels.map((l) => [l.model, l.concurrency, l.requests])).toEqual([['ignis-demo-10m', 1, 8], ['ignis-demo-10m', 4, 8]]);
       for (const level of levels) {
         expect(level.timeToFirstTokenMs.p50).toBeGreaterThan(0);
         expect(level.timeToFirstTokenMs.p90).toBeGreaterThanOrEqual(level.timeToFirstTokenMs.p50);
@@ -139,21 +154,27 @@ describe('ignis serve', () => {
       }
       expect(load.stderr).toMatch(/4 concurrent: TTFT p50 [\d.]+ ms, p90 [\d.]+ ms; [\d.]+ output tokens\/s/);
 
-      // A stream running when SIGTERM comes finishes; the process then exits 0.
-      const body = { model: 'demo', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 200, ignore_eos: true, stream: true };
+      // A stream running when SIGTERM comes finishes, a second SIGTERM notwithstanding; the process then exits 0.
+      const body = { model: 'ignis-demo-10m', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 200, ignore_eos: true, stream: true };
       const response = await fetch(`${api}/chat/completions`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
       const reader = response.body!.getReader();
       let events = new TextDecoder().decode((await reader.read()).value);
+      const stderrSays = async (text: string) => {
+        while (!stderr.includes(text)) await new Promise((resolve) => setTimeout(resolve, 5));
+      };
       server.kill('SIGTERM');
+      await stderrSays('SIGTERM: no new requests');
+      server.kill('SIGTERM');
+      await stderrSays('SIGTERM again: still draining');
       for (let r = await reader.read(); !r.done; r = await reader.read()) events += new TextDecoder().decode(r.value);
       expect(events).toContain('"finish_reason":"length"');
       expect(events.endsWith('data: [DONE]\n\n')).toBe(true);
       expect(await exited).toEqual([0, null]);
-      expect(stderr).toMatch(/SIGTERM: no new requests; running ones have 30 s to finish\n\[ignis\] stopped/);
+      expect(stderr).toMatch(/SIGTERM: no new requests; running ones have 30 s to finish\n\[ignis\] SIGTERM again: still draining; a third stop signal exits at once\n\[ignis\] stopped/);
       const requests = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.msg === 'request');
       expect(requests.at(-1)).toMatchObject({ url: '/v1/chat/completions', status: 200, outcome: 'ok', completionTokens: 200 });
     } finally {
       server.kill('SIGKILL');
     }
-  });
+  }, 120_000); // ~6 s alone; far longer while CI runs every package's tests at once
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { KV_CACHE_DTYPES, QUANTIZATION_METHODS } from '@ignis/engine';
+import { DEFAULT_REQUEST_LIMITS } from '@ignis/server';
 import { Command, CommanderError, Option } from 'commander';
 import { type GenerateOptions, runGenerate } from './commands/generate.js';
 import { type ServeOptions, runServe } from './commands/serve.js';
@@ -57,7 +58,7 @@ export function buildProgram(io: CliIO): Command {
     .option('--model <dir>', 'Hugging Face model directory, or synthetic:NAME (random weights; token-id prompts only) (default: the bundled model)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free one)', integerAtLeast(0), 8000)
-    .option('--served-model-name <name>', 'the model name requests use (default: --model as given)')
+    .option('--served-model-name <name>', "the model name requests and metrics use (default: the model directory's base name)")
     .option('--max-num-seqs <n>', 'most sequences in one step', integerAtLeast(1))
     .option('--max-num-batched-tokens <n>', 'most tokens computed in one step', integerAtLeast(1))
     .option('--max-model-len <n>', 'longest prompt + output', integerAtLeast(2))
@@ -67,8 +68,14 @@ export function buildProgram(io: CliIO): Command {
     .addOption(quantizationOption())
     .addOption(kvCacheDtypeOption())
     .addOption(new Option('--api-key <key>', 'require Authorization: Bearer <key> on the API').env('IGNIS_API_KEY'))
-    .option('--max-waiting-requests <n>', 'most requests waiting for the engine; more get 429 (default: no bound)', integerAtLeast(1))
-    .option('--shutdown-grace <s>', 'on SIGTERM, seconds running requests have to finish', numberBetween(0, 3600), 30)
+    .option('--max-waiting-requests <n>', 'most sequences (prompts x n) waiting for the engine; more get 429, a request of more alone 400 (default: no bound)', integerAtLeast(1))
+    .option('--shutdown-grace <s>', 'on SIGTERM, seconds running requests have to finish (a second signal is ignored, a third exits at once)', numberBetween(0, 3600), 30)
+    .option('--max-body-bytes <n>', 'largest request body; larger gets 413', integerAtLeast(1), DEFAULT_REQUEST_LIMITS.maxBodyBytes)
+    .option('--max-prompt-chars <n>', 'most characters in a text prompt or rendered chat (default: what the context can hold, max-model-len x the longest token)', integerAtLeast(1))
+    .option('--max-chat-messages <n>', 'most messages in one chat', integerAtLeast(1), DEFAULT_REQUEST_LIMITS.maxChatMessages)
+    .option('--max-sequences-per-request <n>', 'most sequences (prompts x n) one request may start', integerAtLeast(1), DEFAULT_REQUEST_LIMITS.maxSequencesPerRequest)
+    .option('--max-stop-strings <n>', 'most stop strings in one request', integerAtLeast(1), DEFAULT_REQUEST_LIMITS.maxStopStrings)
+    .option('--max-stop-string-chars <n>', 'most characters in one stop string', integerAtLeast(1), DEFAULT_REQUEST_LIMITS.maxStopStringChars)
     .action((options: ServeOptions) => runServe(options, io));
   return program;
 }

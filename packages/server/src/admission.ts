@@ -5,17 +5,20 @@ import { OpenAIError } from './openai-errors.js';
 const RETRY_AFTER_SECONDS = 1;
 
 /**
- * Bounds the requests waiting for the engine: a request that would take the waiting count past
- * `maxWaiting` is refused with 429 and Retry-After instead of queueing without end. Requests
- * between this check and the engine's queue (prompt ids still being handed over) count too, so
- * a burst cannot slip past the bound.
+ * Bounds the sequences waiting for the engine (each of a request's prompts x n is one): a request
+ * that would take the waiting count past `maxWaiting` is refused with 429 and Retry-After instead
+ * of queueing without end. Sequences between this check and the engine's queue (prompt ids still
+ * being handed over) count too, so a burst cannot slip past the bound. A request with more than
+ * `maxWaiting` sequences alone could never be admitted: `checkSequences` refuses it with 400
+ * before it gets here.
  */
 export class Admission {
   private entering = 0;
 
   constructor(
     private readonly engine: Pick<LLM, 'stats'>,
-    private readonly maxWaiting: number,
+    /** Most sequences waiting for the engine. */
+    readonly maxWaiting: number,
   ) {}
 
   /** Runs `submit`, which hands `count` requests to the engine, if there is room for them; else throws 429. */

@@ -1,6 +1,7 @@
 import type { LLM } from '@ignis/engine';
 import type { Admission } from './admission.js';
 import type { Exchange } from './exchange.js';
+import type { RequestLimits } from './limits.js';
 import type { TokenTexts } from './logprobs.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -14,6 +15,7 @@ export interface ServerContext {
   readonly modelName: string;
   readonly metrics: ServerMetrics;
   readonly admission: Admission;
+  readonly limits: RequestLimits;
   readonly tokenTexts: TokenTexts;
   /** The exchange of a request (made when it arrived). */
   exchange(request: object): Exchange;

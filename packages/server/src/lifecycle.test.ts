@@ -17,6 +17,26 @@ afterEach(async () => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const requestLines = (s: TestServer) => s.logs.filter((l) => l.msg === 'request');
 
+/**
+ * Waits for `closed` (`s.app.close()`, called while its requests ran, with a short grace period)
+ * and checks what the cut-off leaves: nothing running, every KV block back, no line logged at
+ * warning or error level, and each request's line says shutdown. Disposes of the engine.
+ */
+async function cutOffByShutdown(s: TestServer, closed: Promise<unknown>, requests: number): Promise<undefined> {
+  await closed;
+  expect(s.llm.stats()).toMatchObject({ running: 0, kvCacheUsage: 0 });
+  while (requestLines(s).length < requests) await sleep(5); // each line is written once its response has closed
+  expect(s.logs.filter((l) => l.level >= 40)).toEqual([]);
+  const lines = requestLines(s);
+  expect(lines).toHaveLength(requests);
+  for (const line of lines) {
+    expect(line).toMatchObject({ outcome: 'shutdown', level: 30 });
+    expect(line.completionTokens as number).toBeLessThan(8000);
+  }
+  s.llm.dispose();
+  return undefined;
+}
+
 describe('a client that disconnects', () => {
   it('mid-stream: its request is aborted at once and its KV blocks freed', async () => {
     server = await startServer({ maxModelLen: 4096 });
@@ -67,21 +87,30 @@ describe('app.close()', () => {
     server = undefined;
   });
 
-  it('aborts what is still running when the grace period ends: a stream ends with an error event', async () => {
+  it('aborts what is still running when the grace period ends: a stream ends with an error event and [DONE], nothing is logged as an error', async () => {
     server = await startServer({ maxModelLen: 8192 }, { shutdownGraceMs: 50 });
     const stream = await server.client.completions.create({ ...LONG, max_tokens: 8000, stream: true as const });
     const closed = server.app.close();
     await expect(async () => {
       for await (const _ of stream);
     }).rejects.toThrow(/the server shut down before the request finished/);
-    await closed;
-    expect(server.llm.stats()).toMatchObject({ running: 0, kvCacheUsage: 0 });
-    await sleep(20);
-    const [line] = requestLines(server);
-    expect(line).toMatchObject({ outcome: 'shutdown' });
-    expect(line!.completionTokens as number).toBeLessThan(8000);
-    server.llm.dispose();
-    server = undefined;
+    server = await cutOffByShutdown(server, closed, 1);
+  });
+
+  it('the same over raw HTTP: a stream ends with the error event and [DONE]; a whole response gets 503', async () => {
+    server = await startServer({ maxModelLen: 8192 }, { shutdownGraceMs: 50 });
+    const body = JSON.stringify({ ...LONG, max_tokens: 8000, stream: true });
+    const streamed = await fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const whole = server.post('/v1/completions', { ...LONG, max_tokens: 8000 });
+    while (server.llm.stats().running < 2) await sleep(2);
+    const closed = server.app.close();
+    const events = (await streamed.text()).split('\n\n').filter((e) => e !== '');
+    expect(events.slice(-2)).toEqual([
+      `data: ${JSON.stringify({ error: { message: 'the server shut down before the request finished', type: 'server_error', param: null, code: 'shutdown' } })}`,
+      'data: [DONE]',
+    ]);
+    expect(await whole).toMatchObject({ status: 503, body: { error: { code: 'shutdown' } } });
+    server = await cutOffByShutdown(server, closed, 2);
   });
 });
 

@@ -1,4 +1,4 @@
-import { InvalidParameterError, PromptTooLongError, TokenizerError } from '@ignis/engine';
+import { InvalidParameterError, PromptTooLongError } from '@ignis/engine';
 
 /** The body of every error response, as OpenAI's API sends it. */
 export interface OpenAIErrorBody {
@@ -41,28 +41,39 @@ export function contextTooLong(param: string, message: string): OpenAIError {
   return invalidParam(param, message, 'context_length_exceeded');
 }
 
-/** Fastify's errors about the request body, in our words. */
-const BODY_ERRORS: Readonly<Record<string, { message: string; code: string }>> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: { message: 'the request body is not valid JSON', code: 'invalid_json' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { message: 'the request body is empty; send a JSON object', code: 'empty_body' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { message: 'unsupported Content-Type; send application/json', code: 'unsupported_media_type' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { message: 'the request body is too large', code: 'body_too_large' },
+/** Fastify's errors about the request body, in our words (`limit`: the body limit in bytes). */
+const BODY_ERRORS: Readonly<Record<string, { message: (limit: number | undefined) => string; code: string }>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { message: () => 'the request body is not valid JSON', code: 'invalid_json' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { message: () => 'the request body is empty; send a JSON object', code: 'empty_body' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { message: () => 'unsupported Content-Type; send application/json', code: 'unsupported_media_type' },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    message: (limit) => (limit === undefined ? 'the request body is too large' : `the request body is larger than this server's limit of ${limit} bytes`),
+    code: 'body_too_large',
+  },
 };
+
+/** What a client is told of a failure of the server's own: no message, path or stack of it (the log has those). */
+const INTERNAL_ERROR = 'internal server error; the server log has the details';
 
 /**
  * Any error thrown while serving a request, as the OpenAI error it is answered with: the engine's
- * parameter, prompt and chat-template errors are the client's (400), so are Fastify's body errors
- * (malformed JSON, too large, wrong content type); anything else is the server's (500).
+ * parameter and prompt errors are the client's (400), so are Fastify's body errors (malformed
+ * JSON, larger than `bodyLimit` bytes, wrong content type); anything else is the server's (500),
+ * whose message is not passed on: it may hold file paths or other details of the server.
  */
-export function toOpenAIError(error: unknown): OpenAIError {
+export function toOpenAIError(error: unknown, bodyLimit?: number): OpenAIError {
   if (error instanceof OpenAIError) return error;
   if (error instanceof InvalidParameterError) return invalidParam(error.param, error.message);
   if (error instanceof PromptTooLongError) return contextTooLong('prompt', error.message);
-  if (error instanceof TokenizerError) return invalidParam(null, error.message);
   const fastify = error as { statusCode?: unknown; code?: unknown; message?: unknown };
   if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
     const known = BODY_ERRORS[String(fastify.code)];
-    return new OpenAIError(fastify.statusCode, known?.message ?? String(fastify.message), 'invalid_request_error', null, known?.code ?? null);
+    return new OpenAIError(fastify.statusCode, known?.message(bodyLimit) ?? String(fastify.message), 'invalid_request_error', null, known?.code ?? null);
   }
-  return new OpenAIError(500, `internal server error: ${error instanceof Error ? error.message : String(error)}`, 'server_error');
+  return new OpenAIError(500, INTERNAL_ERROR, 'server_error');
+}
+
+/** Whether an error is the server's own failure, worth an error-level log: not a client's mistake, nor shutdown's expected 503. */
+export function isServerFault(error: OpenAIError): boolean {
+  return error.status >= 500 && error.code !== 'shutdown';
 }

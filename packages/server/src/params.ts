@@ -1,5 +1,6 @@
 import { InvalidParameterError, type SamplingParams, resolveSamplingParams } from '@ignis/engine';
 import { type Body, describe, optionalBoolean, optionalInteger, optionalNumber } from './fields.js';
+import type { RequestLimits } from './limits.js';
 import { invalidParam } from './openai-errors.js';
 
 /** Sampling parameters of an OpenAI request, validated, with vLLM's defaults. */
@@ -33,11 +34,11 @@ export interface SamplingFields {
 }
 
 /**
- * Reads the sampling fields of `body` into the engine's SamplingParams. Types are checked here;
- * ranges by the engine's own `resolveSamplingParams`, whose errors are renamed to the request's
- * field names.
+ * Reads the sampling fields of `body` into the engine's SamplingParams. Types and the server's
+ * limits on stop strings are checked here; ranges by the engine's own `resolveSamplingParams`,
+ * whose errors are renamed to the request's field names.
  */
-export function samplingParams(body: Body, where: SamplingFields): RequestedSampling {
+export function samplingParams(body: Body, where: SamplingFields, limits: RequestLimits): RequestedSampling {
   const fields = new Map<string, string>(); // engine parameter -> request field, for renaming errors
   const given: Record<string, unknown> = {};
   const take = (field: string, param: string, value: unknown): void => {
@@ -51,7 +52,7 @@ export function samplingParams(body: Body, where: SamplingFields): RequestedSamp
   for (const [field, param] of INTEGER_FIELDS) take(field, param, optionalInteger(body, field));
   if (given['topK'] === -1) given['topK'] = 0; // vLLM's spelling of "no top-k"
   take(where.topLogprobs, 'topLogprobs', optionalInteger(body, where.topLogprobs));
-  take('stop', 'stop', stopStrings(body));
+  take('stop', 'stop', stopStrings(body, limits));
   take('ignore_eos', 'ignoreEos', optionalBoolean(body, 'ignore_eos'));
   try {
     const params = resolveSamplingParams(given as Partial<SamplingParams>);
@@ -64,13 +65,22 @@ export function samplingParams(body: Body, where: SamplingFields): RequestedSamp
   }
 }
 
-/** `stop`: a string or a list of strings. */
-function stopStrings(body: Body): string[] | undefined {
+/**
+ * `stop`: a string or a list of strings, within the server's limits: each one is scanned for at
+ * every generated token, so their count and length bound that work.
+ */
+function stopStrings(body: Body, limits: RequestLimits): string[] | undefined {
   const value = body['stop'];
   if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value) && value.every((s) => typeof s === 'string')) return value as string[];
-  throw invalidParam('stop', `stop must be a string or a list of strings, got ${describe(value)}`);
+  const stops = typeof value === 'string' ? [value] : Array.isArray(value) && value.every((s) => typeof s === 'string') ? (value as string[]) : undefined;
+  if (!stops) throw invalidParam('stop', `stop must be a string or a list of strings, got ${describe(value)}`);
+  if (stops.length > limits.maxStopStrings) throw invalidParam('stop', `stop has ${stops.length} strings, more than this server's limit of ${limits.maxStopStrings}`);
+  const long = stops.findIndex((s) => s.length > limits.maxStopStringChars);
+  if (long >= 0) {
+    const where = typeof value === 'string' ? 'stop' : `stop[${long}]`;
+    throw invalidParam('stop', `${where} has ${stops[long]!.length} characters, more than this server's limit of ${limits.maxStopStringChars}`);
+  }
+  return stops;
 }
 
 /** `stream` and `stream_options.include_usage`. */

@@ -1,5 +1,7 @@
 import { type ChatMessage, type Tokenizer, TokenizerError } from '@ignis/engine';
+import type { ServedEngine } from './context.js';
 import { type Body, describe } from './fields.js';
+import { type RequestLimits, checkPromptChars } from './limits.js';
 import { contextTooLong, invalidParam } from './openai-errors.js';
 
 /** One prompt of a request: its token ids, and its text when it was given as text. */
@@ -8,21 +10,21 @@ export interface Prompt {
   readonly text: string | undefined;
 }
 
+/** A prompt as the request gave it, before tokenizing: its text, or its token ids (text undefined). */
+export type PromptInput = { readonly text: string; readonly ids?: undefined } | Prompt;
+
 const isTokenIds = (value: unknown): value is number[] =>
   Array.isArray(value) && value.length > 0 && value.every((id) => typeof id === 'number' && Number.isSafeInteger(id));
 
 /**
  * `/v1/completions`' prompt in any of its four forms: a string, a list of strings, a list of token
- * ids, or a list of such lists. Text is tokenized with the special tokens added (BOS), as the
- * engine does for text. Ids are checked against the vocabulary by the engine.
+ * ids, or a list of such lists. Its shape only: nothing is tokenized yet, so that the request's
+ * size can be checked first.
  */
-export async function completionPrompts(body: Body, tokenizer: Tokenizer | undefined): Promise<Prompt[]> {
+export function completionPromptInputs(body: Body): PromptInput[] {
   const value = body['prompt'];
-  const texts = typeof value === 'string' ? [value] : Array.isArray(value) && value.length > 0 && value.every((p) => typeof p === 'string') ? (value as string[]) : undefined;
-  if (texts) {
-    if (!tokenizer) throw invalidParam('prompt', 'this model has no tokenizer (no tokenizer.json): send the prompt as token ids');
-    return Promise.all(texts.map(async (text) => ({ ids: await tokenizer.encode(text), text })));
-  }
+  if (typeof value === 'string') return [{ text: value }];
+  if (Array.isArray(value) && value.length > 0 && value.every((p) => typeof p === 'string')) return (value as string[]).map((text) => ({ text }));
   if (isTokenIds(value)) return [{ ids: value, text: undefined }];
   if (Array.isArray(value) && value.length > 0 && value.every(isTokenIds)) return value.map((ids) => ({ ids, text: undefined }));
   throw invalidParam(
@@ -31,10 +33,29 @@ export async function completionPrompts(body: Body, tokenizer: Tokenizer | undef
   );
 }
 
-/** `/v1/chat/completions`' messages: each has a role and text content (a string, or a list of text parts). */
-export function chatMessages(body: Body): ChatMessage[] {
+/**
+ * The token ids of each prompt. Texts are checked against the prompt length bound first (every
+ * one of them, before any is tokenized), then tokenized with the special tokens added (BOS), as
+ * the engine does for text. Ids are checked against the vocabulary by the engine.
+ */
+export async function tokenizePrompts(inputs: readonly PromptInput[], engine: ServedEngine, limits: RequestLimits): Promise<Prompt[]> {
+  const tokenizer = engine.tokenizer;
+  const texts = inputs.filter((input) => input.ids === undefined);
+  if (texts.length > 0 && !tokenizer) throw invalidParam('prompt', 'this model has no tokenizer (no tokenizer.json): send the prompt as token ids');
+  for (const [i, input] of inputs.entries()) {
+    if (input.ids === undefined) checkPromptChars(input.text, inputs.length === 1 ? 'prompt' : `prompt[${i}]`, engine, limits);
+  }
+  return Promise.all(inputs.map(async (input) => (input.ids === undefined ? { ids: await tokenizer!.encode(input.text), text: input.text } : input)));
+}
+
+/**
+ * `/v1/chat/completions`' messages: each has a role and text content (a string, or a list of text
+ * parts); at most `maxMessages` of them, counted before any is read.
+ */
+export function chatMessages(body: Body, maxMessages: number): ChatMessage[] {
   const value = body['messages'];
   if (!Array.isArray(value) || value.length === 0) throw invalidParam('messages', `messages must be a non-empty list, got ${describe(value)}`);
+  if (value.length > maxMessages) throw invalidParam('messages', `messages has ${value.length} entries, more than this server's limit of ${maxMessages}`);
   return value.map((message: unknown, i): ChatMessage => {
     const where = `messages[${i}]`;
     if (typeof message !== 'object' || message === null || Array.isArray(message)) throw invalidParam(where, `${where} must be an object, got ${describe(message)}`);
@@ -60,21 +81,33 @@ function messageText(content: unknown, where: string): string | null {
 }
 
 /**
- * Renders the messages with the model's chat template (ending in the assistant's turn) and
- * tokenizes the result as is: the template writes BOS itself.
+ * Renders the messages with the model's chat template (ending in the assistant's turn), checks
+ * the text against the prompt length bound, and tokenizes it as is: the template writes BOS itself.
  */
-export async function chatPrompt(messages: readonly ChatMessage[], tokenizer: Tokenizer | undefined): Promise<Prompt> {
+export async function chatPrompt(messages: readonly ChatMessage[], engine: ServedEngine, limits: RequestLimits): Promise<Prompt> {
+  const tokenizer = engine.tokenizer;
   if (!tokenizer?.hasChatTemplate) {
     throw invalidParam('messages', tokenizer ? 'this model has no chat template: use /v1/completions' : 'this model has no tokenizer: use /v1/completions with token ids');
   }
-  let text: string;
-  try {
-    text = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
-  } catch (error) {
-    if (error instanceof TokenizerError) throw invalidParam('messages', error.message);
-    throw error;
-  }
+  const text = renderChat(tokenizer, messages, true);
+  checkPromptChars(text, 'messages', engine, limits);
   return { ids: await tokenizer.encode(text, { addSpecialTokens: false }), text };
+}
+
+/**
+ * The messages rendered by the model's chat template. A template that fails on them (most often
+ * by `raise_exception`, as templates refuse roles that do not alternate) is the request's fault:
+ * a 400 that gives the template's reason but not the tokenizer's message, which names the
+ * template's file on the server.
+ */
+export function renderChat(tokenizer: Tokenizer, messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
+  try {
+    return tokenizer.applyChatTemplate(messages, { addGenerationPrompt });
+  } catch (error) {
+    if (!(error instanceof TokenizerError)) throw error;
+    const reason = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    throw invalidParam('messages', `the model's chat template cannot render these messages${reason}`);
+  }
 }
 
 /**

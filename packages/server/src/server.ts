@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { ServedEngine } from './context.js';
 import { closeConnectionsWhenDrained } from './drain.js';
+import { DEFAULT_REQUEST_LIMITS } from './limits.js';
 import { OpenAIError } from './openai-errors.js';
 import { type IgnisOpenAIOptions, ignisOpenAI } from './plugin.js';
 
@@ -8,8 +9,6 @@ import { type IgnisOpenAIOptions, ignisOpenAI } from './plugin.js';
 export interface ServerOptions extends Omit<IgnisOpenAIOptions, 'engine'> {
   /** Fastify's `logger` option: true for pino's JSON lines on stdout, pino options (a level, a stream), or false. */
   readonly logger?: FastifyServerOptions['logger'];
-  /** Largest request body in bytes (default 16 MiB: long prompts sent as token ids are large). */
-  readonly bodyLimit?: number;
 }
 
 /**
@@ -17,10 +16,10 @@ export interface ServerOptions extends Omit<IgnisOpenAIOptions, 'engine'> {
  * OpenAI's shape. Start it with `app.listen({ host, port })`; `app.close()` drains it.
  */
 export async function createServer(engine: ServedEngine, options: ServerOptions): Promise<FastifyInstance> {
-  const { logger, bodyLimit, ...plugin } = options;
+  const { logger, ...plugin } = options;
   const app = Fastify({
     logger: logger ?? false,
-    bodyLimit: bodyLimit ?? 16 * 2 ** 20,
+    bodyLimit: plugin.maxBodyBytes ?? DEFAULT_REQUEST_LIMITS.maxBodyBytes, // the plugin's routes set theirs; this is for any other
     // One log line per request comes from the plugin, with token counts and timings.
     logController: new LogController({ disableRequestLogging: true }),
     // The plugin answers requests that arrive while closing, in OpenAI's error shape.

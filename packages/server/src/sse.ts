@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { FastifyReply } from 'fastify';
-import { toOpenAIError } from './openai-errors.js';
+import { isServerFault, toOpenAIError } from './openai-errors.js';
 
 /** One server-sent event carrying a JSON payload, as OpenAI streams chunks. */
 export function sseEvent(payload: unknown): string {
@@ -15,7 +15,8 @@ export const SSE_DONE = 'data: [DONE]\n\n';
  * out at once (a client knows it was accepted while its request still waits for the engine),
  * writes wait for the socket to drain, and writing stops when the client has gone (aborting the
  * engine requests behind the stream is the Exchange's job). The status, 200, is sent first, so a
- * failure after it becomes an error event, as vLLM and OpenAI send.
+ * failure after it becomes an error event followed by `data: [DONE]`, as vLLM sends: a client
+ * reading to `[DONE]` always sees its stream end.
  */
 export async function sendEvents(reply: FastifyReply, events: AsyncIterable<string>): Promise<void> {
   reply.hijack();
@@ -34,8 +35,8 @@ export async function sendEvents(reply: FastifyReply, events: AsyncIterable<stri
     }
   } catch (cause) {
     const error = toOpenAIError(cause);
-    if (error.status >= 500) reply.log.error({ err: cause }, 'stream failed');
-    if (!res.destroyed) res.write(sseEvent(error.body));
+    if (isServerFault(error)) reply.log.error({ err: cause }, 'stream failed');
+    if (!res.destroyed) res.write(sseEvent(error.body) + SSE_DONE);
   }
   res.end();
 }

@@ -1,11 +1,12 @@
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { type Device, type KvCacheDtype, LLM, type Precision, type QuantizationMethod } from '@ignis/engine';
-import { createServer } from '@ignis/server';
+import { type RequestLimits, createServer } from '@ignis/server';
 import { defaultModelDir } from '../default-model.js';
 import type { CliIO } from '../io.js';
+import { watchStopSignals } from '../stop-signals.js';
 
 /** The options of `ignis serve`, as commander parses them. */
-export interface ServeOptions {
+export interface ServeOptions extends Partial<RequestLimits> {
   model?: string;
   host: string;
   port: number;
@@ -23,13 +24,11 @@ export interface ServeOptions {
   shutdownGrace: number;
 }
 
-/** What ends a server: SIGTERM (a supervisor) or SIGINT (Ctrl-C). */
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
-
 /**
  * Loads the model and serves the OpenAI API until SIGTERM or SIGINT; then stops accepting, lets
- * running requests finish within the grace period, and resolves (exit code 0). Request log lines
- * (JSON) go to stdout; the banner and shutdown notes to stderr.
+ * running requests finish within the grace period, and resolves (exit code 0). A second signal
+ * while draining is ignored; a third exits at once (exit code 1). Request log lines (JSON) go to
+ * stdout; the banner and shutdown notes to stderr.
  */
 export async function runServe(options: ServeOptions, io: CliIO): Promise<void> {
   const model = options.model ?? defaultModelDir();
@@ -43,14 +42,23 @@ export async function runServe(options: ServeOptions, io: CliIO): Promise<void> 
     maxNumBatchedTokens: options.maxNumBatchedTokens,
     gpuMemoryUtilization: options.gpuMemoryUtilization,
   });
+  const signals = watchStopSignals(io, (signal) => {
+    io.stderr(`[ignis] ${signal} a third time: exiting now; running requests are cut off\n`);
+    process.exit(1);
+  });
   try {
-    // As vLLM: the model is named as --model gave it; the bundled one by its directory's name.
-    const modelName = options.servedModelName ?? options.model ?? basename(model);
+    const modelName = options.servedModelName ?? defaultServedModelName(model);
     const app = await createServer(llm, {
       modelName,
       apiKey: options.apiKey,
       maxWaitingRequests: options.maxWaitingRequests,
       shutdownGraceMs: options.shutdownGrace * 1000,
+      maxBodyBytes: options.maxBodyBytes,
+      maxPromptChars: options.maxPromptChars,
+      maxChatMessages: options.maxChatMessages,
+      maxSequencesPerRequest: options.maxSequencesPerRequest,
+      maxStopStrings: options.maxStopStrings,
+      maxStopStringChars: options.maxStopStringChars,
       logger: { level: 'info', stream: { write: (line: string) => io.stdout(line) } },
     });
     const address = await app.listen({ host: options.host, port: options.port });
@@ -58,22 +66,22 @@ export async function runServe(options: ServeOptions, io: CliIO): Promise<void> 
       `[ignis] serving ${modelName} on ${llm.device} (${llm.dtype}, weights: ${llm.weightFormats}; KV cache ${llm.kvCacheDtype}), context ${llm.maxModelLen} tokens, ` +
         `OpenAI API at ${address}/v1${options.apiKey === undefined ? '' : ' (API key required)'}\n`,
     );
-    const signal = await nextStopSignal();
+    const signal = await signals.stopped;
     io.stderr(`[ignis] ${signal}: no new requests; running ones have ${options.shutdownGrace} s to finish\n`);
     await app.close();
     io.stderr('[ignis] stopped\n');
   } finally {
+    signals.dispose();
     llm.dispose();
   }
 }
 
-/** The first of SIGTERM and SIGINT to arrive (handled: the process does not die of it). */
-function nextStopSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const stop = (signal: string): void => {
-      for (const s of STOP_SIGNALS) process.off(s, stop);
-      resolve(signal);
-    };
-    for (const s of STOP_SIGNALS) process.on(s, stop);
-  });
+/**
+ * The name requests and metrics use when --served-model-name is not given: the model directory's
+ * base name (`synthetic:NAME` as it is). Not the --model string, as vLLM uses: that is often a
+ * path, and /v1/models and the unauthenticated /metrics would show it to anyone.
+ */
+export function defaultServedModelName(model: string): string {
+  if (model.startsWith('synthetic:')) return model;
+  return basename(resolve(model)) || 'model';
 }

@@ -167,3 +167,25 @@ describe('loading errors', () => {
     expect(tokenizer).toBeInstanceOf(HfTokenizer);
   });
 });
+
+describe('longestTokenChars', () => {
+  // Byte-level: the longest entry is <|start_header_id|> (19); SentencePiece: <0x..> and ▁Hello (6).
+  it.each([
+    ['byte-level BPE', BYTE_LEVEL_DIR, 19, '<|start_header_id|>'],
+    ['SentencePiece BPE', SENTENCEPIECE_DIR, 6, '▁Hello'],
+  ])('%s: the longest vocabulary entry; no text encodes to fewer than its length / longestTokenChars tokens', async (_name, dir, longest, entry) => {
+    const tokenizer = await HfTokenizer.load(dir);
+    expect(tokenizer.longestTokenChars).toBe(longest);
+    const texts = [...ROUND_TRIP_TEXTS, entry.repeat(50), 'Hello world '.repeat(40), '🙂'.repeat(30)];
+    for (const text of texts) {
+      const ids = await tokenizer.encode(text, { addSpecialTokens: false });
+      expect({ text, atLeastTheBound: ids.length >= Math.ceil(text.length / longest) }).toEqual({ text, atLeastTheBound: true });
+    }
+  });
+
+  it('is tight: a text of the longest added token repeated encodes to one token per repetition', async () => {
+    const tokenizer = await HfTokenizer.load(BYTE_LEVEL_DIR);
+    const text = '<|start_header_id|>'.repeat(20);
+    expect(await tokenizer.encode(text, { addSpecialTokens: false })).toHaveLength(text.length / tokenizer.longestTokenChars);
+  });
+});

@@ -27,6 +27,15 @@ export interface Tokenizer {
   /** Number of token ids, added tokens included. */
   readonly vocabSize: number;
   readonly bosTokenId: number | undefined;
+  /**
+   * Characters in the longest vocabulary entry, added tokens included, as the vocabulary spells it.
+   * Each spelled character stands for at least one UTF-16 unit of the input (a byte in byte-level
+   * vocabularies, a character in SentencePiece ones), so a text of C units encodes to at least
+   * C / longestTokenChars tokens: a server can refuse a text too long for its context without
+   * tokenizing it. (A normalizer that deletes or composes characters, as BERT's clean-up or NFC
+   * does, can make a text encode to fewer.)
+   */
+  readonly longestTokenChars: number;
   /** Every id that ends generation: tokenizer_config.json `eos_token` and generation_config.json `eos_token_id`. */
   readonly eosTokenIds: readonly number[];
   /** `addSpecialTokens` (default true) lets the post-processor add BOS and the like. */
@@ -62,6 +71,7 @@ export class HfTokenizer implements Tokenizer {
   readonly bosTokenId: number | undefined;
   readonly eosTokenIds: readonly number[];
   readonly hasChatTemplate: boolean;
+  readonly longestTokenChars: number;
 
   private constructor(
     private readonly native: NativeTokenizer,
@@ -71,6 +81,7 @@ export class HfTokenizer implements Tokenizer {
     this.bosTokenId = facts.bosTokenId;
     this.eosTokenIds = facts.eosTokenIds;
     this.hasChatTemplate = facts.chatTemplate !== undefined;
+    this.longestTokenChars = Object.keys(native.getVocab(true)).reduce((longest, entry) => Math.max(longest, entry.length), 1);
   }
 
   /** Loads `dir/tokenizer.json` (required) and, when present, tokenizer_config.json, generation_config.json and chat_template.jinja. */

@@ -3,27 +3,33 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { optionalBoolean, optionalString, rejectUnsupported, requireObject } from '../fields.js';
 import { choiceIndex, finish, mergeDeltas, nowSeconds, startRequests, usageOf } from '../generation.js';
+import { checkSequences } from '../limits.js';
 import { CompletionLogprobsWriter } from '../logprobs.js';
 import { invalidParam } from '../openai-errors.js';
 import { COMPLETION_FIELDS, completionWantsLogprobs, samplingParams, streamOptions } from '../params.js';
-import { checkContext, completionPrompts } from '../prompts.js';
+import { checkContext, completionPromptInputs, tokenizePrompts } from '../prompts.js';
 import { SSE_DONE, sendEvents, sseEvent } from '../sse.js';
 import { requireServedModel } from './models.js';
 
-/** `POST /v1/completions`: one or more prompts (text or token ids), n completions each, whole or streamed. */
+/**
+ * `POST /v1/completions`: one or more prompts (text or token ids), n completions each, whole or
+ * streamed. The request's size (sequences, prompt lengths) is checked before anything is tokenized.
+ */
 export function completionsRoute(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/v1/completions', async (request, reply) => {
     const body = requireObject(request.body);
     const exchange = ctx.exchange(request);
     requireServedModel(body, ctx);
     rejectUnsupported(body, ['suffix', 'logit_bias', 'best_of']);
-    const { params, maxTokensField } = samplingParams(body, COMPLETION_FIELDS);
+    const { params, maxTokensField } = samplingParams(body, COMPLETION_FIELDS, ctx.limits);
     const { stream, includeUsage } = streamOptions(body);
     const logprobs = completionWantsLogprobs(body);
     const echo = optionalBoolean(body, 'echo') ?? false;
     if (echo && logprobs) throw invalidParam('echo', 'echo with logprobs is not supported: the log-probabilities of prompt tokens are not computed');
     exchange.user = optionalString(body, 'user');
-    const prompts = await completionPrompts(body, ctx.engine.tokenizer);
+    const inputs = completionPromptInputs(body);
+    checkSequences(inputs.length, params.n, ctx.limits, ctx.admission.maxWaiting);
+    const prompts = await tokenizePrompts(inputs, ctx.engine, ctx.limits);
     for (const prompt of prompts) checkContext(prompt.ids.length, params.maxTokens, ctx.engine.maxModelLen, 'prompt', maxTokensField);
 
     const id = (exchange.responseId = `cmpl-${randomUUID()}`);

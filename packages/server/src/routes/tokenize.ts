@@ -2,12 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { type Body, describe, optionalBoolean, requireObject } from '../fields.js';
 import { invalidParam } from '../openai-errors.js';
-import { chatMessages } from '../prompts.js';
+import { checkPromptChars } from '../limits.js';
+import { chatMessages, renderChat } from '../prompts.js';
 import { requireServedModel } from './models.js';
 
 /**
  * vLLM's `POST /tokenize` (`{model, prompt}` or `{model, messages}` to `{tokens, count,
- * max_model_len}`) and `POST /detokenize` (`{model, tokens}` to `{prompt}`).
+ * max_model_len}`) and `POST /detokenize` (`{model, tokens}` to `{prompt}`). Texts are bounded as
+ * prompts are (characters, messages) before they are tokenized.
  */
 export function tokenizeRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const tokenizer = () => {
@@ -23,11 +25,15 @@ export function tokenizeRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (body['messages'] !== undefined) {
       // As vLLM: the chat template writes the special tokens, so none are added by default.
       if (!t.hasChatTemplate) throw invalidParam('messages', 'this model has no chat template');
-      const text = t.applyChatTemplate(chatMessages(body), { addGenerationPrompt: optionalBoolean(body, 'add_generation_prompt') ?? true });
+      const messages = chatMessages(body, ctx.limits.maxChatMessages);
+      const text = renderChat(t, messages, optionalBoolean(body, 'add_generation_prompt') ?? true);
+      checkPromptChars(text, 'messages', ctx.engine, ctx.limits);
       tokens = await t.encode(text, { addSpecialTokens: optionalBoolean(body, 'add_special_tokens') ?? false });
     } else {
-      if (typeof body['prompt'] !== 'string') throw invalidParam('prompt', `prompt must be a string, got ${describe(body['prompt'])}`);
-      tokens = await t.encode(body['prompt'], { addSpecialTokens: optionalBoolean(body, 'add_special_tokens') ?? true });
+      const prompt = body['prompt'];
+      if (typeof prompt !== 'string') throw invalidParam('prompt', `prompt must be a string, got ${describe(prompt)}`);
+      checkPromptChars(prompt, 'prompt', ctx.engine, ctx.limits);
+      tokens = await t.encode(prompt, { addSpecialTokens: optionalBoolean(body, 'add_special_tokens') ?? true });
     }
     return { tokens, count: tokens.length, max_model_len: ctx.engine.maxModelLen };
   });

@@ -2,6 +2,7 @@ import { LLM, type LLMOptions } from '@ignis/engine';
 import { fixturePath } from '@ignis/models/testing';
 import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
+import type { ServedEngine } from '../context.js';
 import { type ServerOptions, createServer } from '../server.js';
 
 /** The fixture the server tests serve: a small random Llama 3 with a tokenizer and a chat template. */
@@ -24,10 +25,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(llmOptions: LLMOptions = {}, serverOptions: Partial<ServerOptions> = {}): Promise<TestServer> {
-  const llm = await LLM.load(fixturePath(MODEL), { device: 'cpu', maxModelLen: 512, ...llmOptions });
+/** What else a test server may differ in: the model directory (default: {@link MODEL}'s), and what the server sees of the engine (default: the engine itself). */
+export interface TestSetup {
+  readonly modelDir?: string;
+  readonly serve?: (llm: LLM) => ServedEngine;
+}
+
+export async function startServer(llmOptions: LLMOptions = {}, serverOptions: Partial<ServerOptions> = {}, setup: TestSetup = {}): Promise<TestServer> {
+  const llm = await LLM.load(setup.modelDir ?? fixturePath(MODEL), { device: 'cpu', maxModelLen: 512, ...llmOptions });
   const logs: LogLine[] = [];
-  const app = await createServer(llm, {
+  const app = await createServer(setup.serve?.(llm) ?? llm, {
     modelName: MODEL,
     logger: { level: 'info', stream: { write: (line: string) => logs.push(JSON.parse(line) as LogLine) } },
     ...serverOptions,
@@ -56,12 +63,17 @@ export async function startServer(llmOptions: LLMOptions = {}, serverOptions: Pa
   };
 }
 
-/** Resolves once the engine holds no request (streams that were cut off are freed in the next step). */
-export async function engineIdle(llm: LLM): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+/**
+ * Resolves once the engine holds no request: for a test whose clients are done, whose cut-off
+ * requests are dropped within a step or two. Bounded by engine steps, not by time (a busy CI
+ * machine only makes steps slower): more than `maxSteps` steps without becoming idle is a failure.
+ */
+export async function engineIdle(llm: LLM, maxSteps = 1000): Promise<void> {
+  const start = llm.stats().steps;
+  for (;;) {
     const s = llm.stats();
     if (s.running === 0 && s.waiting === 0) return;
+    if (s.steps - start > maxSteps) throw new Error(`the engine is still busy after ${maxSteps} steps: ${JSON.stringify(s)}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new Error(`the engine is still busy: ${JSON.stringify(llm.stats())}`);
 }
