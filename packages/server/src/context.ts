@@ -6,7 +6,7 @@ import type { TokenTexts } from './logprobs.js';
 import type { ServerMetrics } from './metrics.js';
 
 /** What the server needs of an engine: an `LLM`, or anything shaped like one (a test double, a proxy). */
-export type ServedEngine = Pick<LLM, 'stream' | 'stats' | 'tokenizer' | 'maxModelLen'>;
+export type ServedEngine = Pick<LLM, 'stream' | 'stats' | 'tokenizer' | 'maxModelLen'> & Partial<Pick<LLM, 'dtype' | 'quantization' | 'kvCacheDtype'>>;
 
 /** What every route shares. */
 export interface ServerContext {

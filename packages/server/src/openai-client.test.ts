@@ -235,9 +235,11 @@ describe('/v1/chat/completions', () => {
 });
 
 describe('models, tokenize, detokenize', () => {
-  it('GET /v1/models lists the served model', async () => {
+  it('GET /v1/models lists the served model and what it runs in', async () => {
     const models = await server.client.models.list();
-    expect(models.data).toEqual([expect.objectContaining({ id: MODEL, object: 'model', owned_by: 'ignis', max_model_len: 512 })]);
+    expect(models.data).toEqual([
+      expect.objectContaining({ id: MODEL, object: 'model', owned_by: 'ignis', max_model_len: 512, dtype: 'f32', quantization: 'none', kv_cache_dtype: 'f32' }),
+    ]);
   });
 
   it('tokenize and detokenize round-trip, as vLLM shapes them', async () => {

@@ -3,12 +3,17 @@ import type { ServerContext } from '../context.js';
 import { type Body, optionalString } from '../fields.js';
 import { OpenAIError } from '../openai-errors.js';
 
-/** `GET /v1/models`: the one model served, with its context length (as vLLM adds). */
+/**
+ * `GET /v1/models`: the one model served, with its context length (as vLLM adds) and what it runs
+ * in: activation `dtype`, `quantization` of its linear weights (`fp8` or `none`) and `kv_cache_dtype`.
+ */
 export function modelsRoute(app: FastifyInstance, ctx: ServerContext): void {
   const created = Math.floor(Date.now() / 1000);
+  const { dtype, quantization, kvCacheDtype } = ctx.engine;
+  const precision = { ...(dtype ? { dtype } : {}), ...(quantization ? { quantization } : {}), ...(kvCacheDtype ? { kv_cache_dtype: kvCacheDtype } : {}) };
   app.get('/v1/models', async () => ({
     object: 'list',
-    data: [{ id: ctx.modelName, object: 'model', created, owned_by: 'ignis', root: ctx.modelName, max_model_len: ctx.engine.maxModelLen }],
+    data: [{ id: ctx.modelName, object: 'model', created, owned_by: 'ignis', root: ctx.modelName, max_model_len: ctx.engine.maxModelLen, ...precision }],
   }));
 }
 
