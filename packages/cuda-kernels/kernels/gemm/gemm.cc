@@ -1,5 +1,6 @@
 #include "gemm/gemm.h"
 
+#include "gemm/fp8_gemv.cuh"
 #include "quantize/quantize.cuh"
 
 #include <cstdlib>
@@ -28,6 +29,8 @@ cudaDataType_t cuda_type(DType d) {
 Gemm::Gemm() {
   const char* tune = std::getenv("IGNIS_GEMM_AUTOTUNE");
   autotune_ = !(tune != nullptr && std::string(tune) == "0");
+  const char* outer = std::getenv("IGNIS_FP8_OUTER_VEC");
+  fp8_outer_vector_ = outer != nullptr && std::string(outer) == "1";
   const char* error = nullptr;
   api_ = cublaslt::api(&error);
   if (!api_) throw std::runtime_error(error);
@@ -115,12 +118,11 @@ Gemm::Plan& Gemm::plan_for(DType in, DType out, const void* x, const void* w, co
   // scale pointers are set before each call); otherwise the product runs unscaled and
   // matmul_fp8 rescales it, and the bias moves to that kernel too.
   const bool fp8 = in == DType::FP8E4M3;
-  plan.scaled = fp8 && make_plan(plan, in, out, bias, true, T, N, K, results, measure ? kCandidates : 1, &count);
+  plan.scaled = fp8 && fp8_outer_vector_ && make_plan(plan, in, out, bias, true, T, N, K, results, measure ? kCandidates : 1, &count);
   if (!plan.scaled && !make_plan(plan, in, out, bias && !fp8, false, T, N, K, results, measure ? kCandidates : 1, &count)) {
     throw std::runtime_error("cuBLASLt has no algorithm for " + std::string(dtype_name(in)) + " -> " + dtype_name(out) + " T=" +
                              std::to_string(T) + " N=" + std::to_string(N) + " K=" + std::to_string(K));
   }
-  if (fp8 && !plan.scaled) fp8_native_scaling_ = false;
   if (bias && (!fp8 || plan.scaled)) check(api_->MatmulDescSetAttribute(plan.desc, cublaslt::kDescBiasPointer, &bias_ptr, sizeof(bias_ptr)), "set bias");
   if (plan.scaled) set_scales(plan, a_scale, b_scale);  // before the candidates run on these operands
   plan.algo = count > 1 ? fastest(plan, results, count, x, w, y, stream) : results[0].algo;
@@ -173,6 +175,12 @@ void Gemm::matmul(DType in, DType out, const void* x, const void* w, const void*
 void Gemm::matmul_fp8(const void* x_codes, const float* x_scale, const void* w_codes, const float* w_scale, const void* bias, DType out,
                       void* y, int64_t T, int64_t N, int64_t K, cudaStream_t stream) {
   if (T == 0) return;
+  if (T <= kFp8GemvMaxRows && K % 16 == 0) {
+    const cudaError_t status = fp8_gemv(static_cast<const uint8_t*>(x_codes), x_scale, static_cast<const uint8_t*>(w_codes), w_scale, bias, out, y, T,
+                                        N, K, stream);
+    if (status != cudaSuccess) throw std::runtime_error(std::string("fp8 gemv: ") + cudaGetErrorString(status));
+    return;
+  }
   Plan* plan = &plan_for(DType::FP8E4M3, out, x_codes, w_codes, bias, y, T, N, K, stream, w_scale, x_scale);
   if (plan->scaled) {
     set_scales(*plan, w_scale, x_scale);

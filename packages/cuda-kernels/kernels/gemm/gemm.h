@@ -31,15 +31,17 @@ class Gemm {
 
   /**
    * y[T, N] = (x_codes[T, K] @ w_codes[N, K]^T) * x_scale[t] * w_scale[n] (+ bias[N]): e4m3 operands
-   * with one f32 scale per row of each, f32 accumulation, y in f32 or bf16 (bias in y's dtype).
-   * cuBLASLt's outer-vector scaling applies the scales; where it offers no algorithm for a shape,
-   * the product runs with unit scales and quantize::scale_rows_cols applies them (and the bias).
+   * with one f32 scale per row of each, y in f32 or bf16 (bias in y's dtype). Up to
+   * kFp8GemvMaxRows rows: fp8_gemv (CUDA cores, f32 accumulation). More: cuBLASLt with unit scales
+   * (its fastest FP8 kernels; the tensor cores accumulate with about 14 bits, as on every Hopper
+   * FP8 GEMM), then quantize::scale_rows_cols applies the scales and the bias; with
+   * IGNIS_FP8_OUTER_VEC=1, cuBLASLt's outer-vector scaling applies them instead (slower on an H200,
+   * 2026-12-04: kernels/quantize/NOTES.md).
    */
   void matmul_fp8(const void* x_codes, const float* x_scale, const void* w_codes, const float* w_scale, const void* bias, DType out, void* y,
                   int64_t T, int64_t N, int64_t K, cudaStream_t stream);
 
-  /** Whether the FP8 GEMMs run so far all had cuBLASLt apply the scales (false once one needed the fallback). */
-  bool fp8_outer_vector_scaling() const { return fp8_native_scaling_; }
+
 
   /** Workspace bytes it holds on the device. */
   size_t workspace_bytes() const { return kWorkspaceBytes; }
@@ -79,7 +81,8 @@ class Gemm {
   cublaslt::Handle handle_ = nullptr;
   void* workspace_ = nullptr;
   std::map<Key, Plan> plans_;
-  bool fp8_native_scaling_ = true;
+  /** IGNIS_FP8_OUTER_VEC=1: FP8 GEMMs scale in cuBLASLt (outer-vector modes) rather than in our epilogue. */
+  bool fp8_outer_vector_ = false;
 };
 
 }  // namespace ignis::gemm

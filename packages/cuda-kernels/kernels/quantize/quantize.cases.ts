@@ -56,7 +56,9 @@ function fp8LinearCase(rows: number, n: number, k: number, kind: Fp8Kind, option
       return weights;
     },
     steps: (random) => [{ dims: { T: rows }, inputs: { x: randomValues(random, rows * k) } }],
-    tolerance: { f32: 1e-4, bf16: 1e-2 },
+    // Hopper's FP8 tensor cores accumulate with about 14 bits of mantissa (DeepSeek-V3's report;
+    // measured here: 1.1-1.8e-4 at K = 64..4096 on an H200, 2026-12-04), not f32's 24.
+    tolerance: { f32: 5e-4, bf16: 1e-2 },
     benchOnly,
     cost: bench ? (dtype) => ({ bytes: rows * k * elementBytes(dtype) + n * k + rows * n * (f32Out ? 4 : elementBytes(dtype)), flops: 2 * rows * n * k, fp8: true }) : undefined,
   };
