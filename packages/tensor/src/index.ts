@@ -12,7 +12,7 @@ export * from './compile/compile.js';
 export * from './compile/memory-plan.js';
 export * from './compile/passes.js';
 export * from './compile/format.js';
-export { ReferenceBackend, WeightMismatchError, YIELD_AFTER_MS, checkWeight, weightParts } from './reference/backend.js';
+export { ReferenceBackend, type ReferenceBackendOptions, WeightMismatchError, YIELD_AFTER_MS, checkWeight, weightParts } from './reference/backend.js';
 export { matmulTransposed } from './reference/kernels/matmul.js';
 export { sampleRow, type RowParams, type RowSample } from './reference/kernels/sample.js';
 export * from './safetensors/index.js';

@@ -31,6 +31,16 @@ const KERNELS: Readonly<Record<OpKind, KernelFactory>> = {
   top_logprobs: topLogprobs,
 };
 
+/** Options of a {@link ReferenceBackend}. */
+export interface ReferenceBackendOptions {
+  /**
+   * Milliseconds on a monotonic clock (default `performance.now`): how a step measures how long it
+   * has held the event loop. Tests pass a fake one, so that when a step yields does not depend on
+   * how busy the machine is.
+   */
+  readonly clock?: () => number;
+}
+
 /** Raised when a weight does not match what the plan expects. */
 export class WeightMismatchError extends Error {
   override name = 'WeightMismatchError';
@@ -45,6 +55,11 @@ export class WeightMismatchError extends Error {
  */
 export class ReferenceBackend implements Backend {
   readonly name = 'reference';
+  readonly #clock: () => number;
+
+  constructor(options: ReferenceBackendOptions = {}) {
+    this.#clock = options.clock ?? (() => performance.now());
+  }
 
   supportsOp(op: OpNode, plan: Plan): boolean {
     const activationsAreF32 = [...op.inputs, ...op.outputs].every((id) => {
@@ -76,7 +91,7 @@ export class ReferenceBackend implements Backend {
       };
       return KERNELS[op.op](ctx);
     });
-    return new ReferenceExecutable(plan, storage, kernels);
+    return new ReferenceExecutable(plan, storage, kernels, this.#clock);
   }
 }
 
@@ -92,6 +107,7 @@ class ReferenceExecutable implements Executable {
     private readonly plan: Plan,
     private readonly storage: Map<number, Float32Array | Int32Array>,
     private readonly kernels: readonly Kernel[],
+    private readonly clock: () => number,
   ) {}
 
   run(step: StepInputs, outputs?: readonly string[]): Promise<StepOutputs> {
@@ -113,13 +129,13 @@ class ReferenceExecutable implements Executable {
       }
       this.storage.get(value.id)!.set(given);
     }
-    let heldSince = performance.now();
+    let heldSince = this.clock();
     for (const kernel of this.kernels) {
       kernel(step.dims);
-      if (performance.now() - heldSince > YIELD_AFTER_MS) {
+      if (this.clock() - heldSince > YIELD_AFTER_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         this.checkLive();
-        heldSince = performance.now();
+        heldSince = this.clock();
       }
     }
     const outputs: StepOutputs = {};
