@@ -1,6 +1,6 @@
 import { APIUserAbortError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MODEL, type TestServer, engineIdle, startServer } from './testing/harness.js';
+import { MODEL, type TestServer, engineIdle, startServer, until } from './testing/harness.js';
 import { SERVER_VERSION } from './version.js';
 
 /** Disconnects, shutdown, the log line of each request, metrics. */
@@ -14,7 +14,6 @@ afterEach(async () => {
   server = undefined;
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const requestLines = (s: TestServer) => s.logs.filter((l) => l.msg === 'request');
 
 describe('a client that disconnects', () => {
@@ -25,7 +24,7 @@ describe('a client that disconnects', () => {
     for await (const _ of stream) if (++chunks === 3) break; // leaving the loop closes the connection
     await engineIdle(server.llm);
     expect(server.llm.stats().kvCacheUsage).toBe(0);
-    await sleep(20);
+    await until(() => requestLines(server!).length > 0);
     const [line] = requestLines(server);
     expect(line).toMatchObject({ outcome: 'disconnected', status: 200 });
     expect(line!.completionTokens as number).toBeLessThan(1000); // far from the 4000 asked for
@@ -35,12 +34,12 @@ describe('a client that disconnects', () => {
     server = await startServer({ maxModelLen: 4096 });
     const leaving = new AbortController();
     const pending = server.client.completions.create(LONG, { signal: leaving.signal }).catch((error: unknown) => error);
-    while (server.llm.stats().running === 0) await sleep(2);
+    await until(() => server!.llm.stats().running > 0);
     leaving.abort();
     expect(await pending).toBeInstanceOf(APIUserAbortError);
     await engineIdle(server.llm);
     expect(server.llm.stats().kvCacheUsage).toBe(0);
-    await sleep(20);
+    await until(() => requestLines(server!).length > 0);
     expect(requestLines(server)[0]!.completionTokens as number).toBeLessThan(1000);
     expect(server.logs.filter((l) => l.level >= 40)).toEqual([]);
   });
@@ -53,8 +52,8 @@ describe('app.close()', () => {
     const iterator = stream[Symbol.asyncIterator]();
     let text = ((await iterator.next()).value as { choices: { text: string }[] }).choices[0]!.text;
     const closed = server.app.close();
-    await sleep(5);
-    await expect(fetch(`${server.url}/health`)).rejects.toThrow(); // no longer listening
+    await until(() => !server!.app.server.listening); // not waiting for the running stream
+    await expect(fetch(`${server.url}/health`)).rejects.toThrow();
     let finish: string | null = null;
     for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
       text += r.value.choices[0]!.text;
@@ -76,7 +75,7 @@ describe('app.close()', () => {
     }).rejects.toThrow(/the server shut down before the request finished/);
     await closed;
     expect(server.llm.stats()).toMatchObject({ running: 0, kvCacheUsage: 0 });
-    await sleep(20);
+    await until(() => requestLines(server!).length > 0);
     const [line] = requestLines(server);
     expect(line).toMatchObject({ outcome: 'shutdown' });
     expect(line!.completionTokens as number).toBeLessThan(8000);
@@ -90,7 +89,7 @@ describe('observability', () => {
     server = await startServer();
     const response = await server.client.completions.create({ model: MODEL, prompt: [1, 2, 3, 4], max_tokens: 5, n: 2, user: 'ada', ...IGNORE_EOS });
     await server.post('/v1/completions', { model: 'nope', prompt: 'x' });
-    await sleep(20);
+    await until(() => requestLines(server!).length === 2);
     const lines = requestLines(server);
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ level: 30, reqId: expect.any(String), id: response.id, user: 'ada', url: '/v1/completions', status: 200, outcome: 'ok', promptTokens: 4, completionTokens: 10 });

@@ -48,7 +48,7 @@ describe('SLOs and arrivals', () => {
 });
 
 describe('serving load against a fake OpenAI-compatible server', () => {
-  const endpoint = (baseUrl: string) => ({ baseUrl, model: 'fake', ignoreEos: true, timeoutMs: 10_000 });
+  const endpoint = (baseUrl: string) => ({ baseUrl, model: 'fake', ignoreEos: true, timeoutMs: 600_000 }); // no time limit a busy machine could hit
 
   it('keeps the concurrency, times TTFT/TPOT/ITL as streamed, and counts failures and goodput', async () => {
     server = await startFakeServer({ firstTokenMs: 40, interTokenMs: 10, failEvery: 5 });
@@ -62,12 +62,16 @@ describe('serving load against a fake OpenAI-compatible server', () => {
     expect(report.outputTokensCountedFrom).toBe('usage');
     expect(report.inputTokens).toBe(10 * 4);
     expect(report.samples).toHaveLength(10);
+    // Only lower bounds, which the fake server's delays guarantee however busy the machine: TTFT
+    // comes at the first token (at least 40 ms), and the 5 later tokens at least 10 ms apart each.
     expect(report.timeToFirstTokenMs.p50).toBeGreaterThanOrEqual(39);
-    expect(report.timeToFirstTokenMs.p50).toBeLessThan(200);
     expect(report.timePerOutputTokenMs.p50).toBeGreaterThanOrEqual(9);
-    expect(report.timePerOutputTokenMs.p50).toBeLessThan(40);
     expect(report.interTokenLatencyMs.p50).toBeGreaterThanOrEqual(9);
-    for (const s of report.samples) expect(s.tpotMs).toBeCloseTo((s.e2eMs - s.ttftMs) / 5, 6);
+    for (const s of report.samples) {
+      expect(s.ttftMs).toBeGreaterThanOrEqual(39);
+      expect(s.e2eMs - s.ttftMs).toBeGreaterThanOrEqual(5 * 9); // TTFT was taken at the first token, not at the end
+      expect(s.tpotMs).toBeCloseTo((s.e2eMs - s.ttftMs) / 5, 6);
+    }
     expect(report.goodRequests).toBe(10);
     expect(report.goodput).toBeCloseTo(10 / report.durationSeconds, 6);
     expect(report.outputTokensPerSecond).toBeCloseTo(60 / report.durationSeconds, 6);

@@ -56,12 +56,26 @@ export async function startServer(llmOptions: LLMOptions = {}, serverOptions: Pa
   };
 }
 
-/** Resolves once the engine holds no request (streams that were cut off are freed in the next step). */
-export async function engineIdle(llm: LLM): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+/**
+ * Resolves once `condition()` holds, checking it every few milliseconds. It has no time limit of
+ * its own (the test's timeout is the limit): a busy machine changes how long the server takes to
+ * get there, never what it gets to, so a test waits for the state it needs instead of sleeping.
+ */
+export async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/**
+ * Resolves once the engine holds no request (streams that were cut off are freed in the next
+ * step); fails if the engine runs `maxSteps` more steps without getting there. Bounded by steps,
+ * not time, so that a busy machine cannot fail it.
+ */
+export async function engineIdle(llm: LLM, maxSteps = 1000): Promise<void> {
+  const start = llm.stats().steps;
+  for (;;) {
     const s = llm.stats();
     if (s.running === 0 && s.waiting === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    if (s.steps - start > maxSteps) throw new Error(`the engine is still busy after ${maxSteps} steps: ${JSON.stringify(s)}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  throw new Error(`the engine is still busy: ${JSON.stringify(llm.stats())}`);
 }
