@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './spec.js';
 export * from './config.js';
+export * from './config-limits.js';
 export * from './rope.js';
 export * from './llama.js';
 export * from './architectures.js';
