@@ -1,10 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { probeCuda } from '@ignis/cuda-kernels';
-import { FIXTURE_MODELS, fixturePath, readReference } from '@ignis/models/testing';
+import { FIXTURE_MODELS, editedFixture, fixturePath, readReference } from '@ignis/models/testing';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_DIR } from './default-model.js';
 import { runCli } from './program.js';
@@ -67,6 +68,42 @@ describe('ignis generate', () => {
       expect({ argv, code }).toEqual({ argv, code: expectedCode });
       expect(stderr).toMatch(message);
       expect(stdout).toBe('');
+    }
+  });
+});
+
+describe('broken checkpoints', () => {
+  it('a hostile config fails generate and serve at once, naming the key', async () => {
+    const dir = await editedFixture('mistral-headdim-window', { config: { num_hidden_layers: 1e9 } });
+    try {
+      const message = /^ignis: error: .*config\.json: num_hidden_layers must be an integer in \[1, 1024\], got 1000000000\n$/;
+      for (const argv of [['generate', '--prompt-ids', '1,2'], ['serve', '--port', '0']]) {
+        const { code, stdout, stderr } = await cli(...argv, '--model', dir, '--device', 'cpu');
+        expect({ argv, code, stdout }).toEqual({ argv, code: 1, stdout: '' });
+        expect(stderr).toMatch(message);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--check-weights reads every weight: an infinity between the sampled elements fails generate and serve, naming the tensor', async () => {
+    const dir = await editedFixture('mistral-headdim-window', {
+      tensors: (t) => {
+        (t['model.layers.0.mlp.up_proj.weight']!.data as Float32Array)[4000] = Number.POSITIVE_INFINITY;
+      },
+    });
+    try {
+      const generate = ['generate', '--model', dir, '--prompt-ids', '1,2,3', '--max-tokens', '2', '--device', 'cpu'];
+      expect((await cli(...generate)).code).toBe(0); // the sample at every load misses it
+      const message = /^ignis: error: tensor model\.layers\.0\.mlp\.up_proj\.weight in model\.safetensors holds Infinity at element 4000 of 8192/;
+      for (const argv of [generate, ['serve', '--model', dir, '--device', 'cpu', '--port', '0']]) {
+        const { code, stdout, stderr } = await cli(...argv, '--check-weights');
+        expect({ argv, code, stdout }).toEqual({ argv, code: 1, stdout: '' });
+        expect(stderr).toMatch(message);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

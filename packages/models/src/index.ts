@@ -6,4 +6,5 @@ export * from './rope.js';
 export * from './llama.js';
 export * from './architectures.js';
 export * from './checkpoint.js';
+export * from './finite-weights.js';
 export * from './synthetic.js';

@@ -1,4 +1,5 @@
 export * from './dtype.js';
+export * from './finite.js';
 export * from './tensor.js';
 export * from './random.js';
 export * from './metrics.js';

@@ -17,6 +17,7 @@ export interface GenerateOptions {
   device: Device;
   dtype: Precision;
   maxModelLen?: number;
+  checkWeights: boolean;
   json: boolean;
 }
 
@@ -30,7 +31,7 @@ export async function runGenerate(options: GenerateOptions, io: CliIO): Promise<
   }
   const modelDir = options.model ?? defaultModelDir();
   const loadStarted = performance.now();
-  const llm = await LLM.load(modelDir, { device: options.device, dtype: options.dtype, maxModelLen: options.maxModelLen });
+  const llm = await LLM.load(modelDir, { device: options.device, dtype: options.dtype, maxModelLen: options.maxModelLen, checkWeights: options.checkWeights });
   try {
     const loadMs = performance.now() - loadStarted;
     const result = await llm.generate(options.prompt ?? options.promptIds!, {

@@ -14,6 +14,7 @@ export interface ServeOptions {
   maxNumBatchedTokens?: number;
   maxModelLen?: number;
   gpuMemoryUtilization?: number;
+  checkWeights: boolean;
   device: Device;
   dtype: Precision;
   apiKey?: string;
@@ -38,6 +39,7 @@ export async function runServe(options: ServeOptions, io: CliIO): Promise<void> 
     maxNumSeqs: options.maxNumSeqs,
     maxNumBatchedTokens: options.maxNumBatchedTokens,
     gpuMemoryUtilization: options.gpuMemoryUtilization,
+    checkWeights: options.checkWeights,
   });
   try {
     // As vLLM: the model is named as --model gave it; the bundled one by its directory's name.
