@@ -13,21 +13,21 @@ export const WEIGHT_SAMPLE = { runs: 8, runBytes: 512 } as const;
 /** Bytes the full check reads at a time. */
 const FULL_READ_BYTES = 64 << 20;
 
-/** A run of elements of one tensor. */
-interface Run {
+/** A run of consecutive elements of one tensor. */
+export interface ElementRun {
   readonly start: number;
   readonly count: number;
 }
 
 /** The element runs the load-time sample reads from a tensor of `numel` elements of `elementBytes` bytes. */
-export function sampleRuns(numel: number, elementBytes: number): Run[] {
+export function sampleRuns(numel: number, elementBytes: number): ElementRun[] {
   const { runs, runBytes } = WEIGHT_SAMPLE;
   const perRun = Math.max(1, Math.floor(runBytes / elementBytes));
   if (numel <= runs * perRun) return [{ start: 0, count: numel }];
   return Array.from({ length: runs }, (_, k) => ({ start: Math.floor((k * (numel - perRun)) / (runs - 1)), count: perRun }));
 }
 
-function fullRuns(numel: number, elementBytes: number): Run[] {
+function fullRuns(numel: number, elementBytes: number): ElementRun[] {
   const perRun = Math.floor(FULL_READ_BYTES / elementBytes);
   return Array.from({ length: Math.ceil(numel / perRun) }, (_, k) => ({ start: k * perRun, count: Math.min(perRun, numel - k * perRun) }));
 }
