@@ -17,7 +17,7 @@ import { DEMO_MODELS, FIXTURE_MODELS, demoModelPath, fixturePath } from './testi
  * hang or an allocation sized by a hostile value. Seeded, so that CI runs the same cases every
  * time (a failure prints its seed and shrunk case).
  */
-const RUNS = 2000;
+const RUNS = 1000;
 type Json = Record<string, unknown>;
 
 const REAL_CONFIGS: readonly Json[] = [
