@@ -7,13 +7,20 @@ export interface Progress {
 
 export const silentProgress: Progress = { update: () => undefined, end: () => undefined };
 
-/** A bar redrawn in place on a terminal, at most ten times a second: `label [#####-----] 412/1000 41%`. */
-export function progressBar(label: string, stream: { write(text: string): unknown; columns?: number }): Progress {
-  let last = 0;
+/**
+ * A bar redrawn in place on a terminal, at most ten times a second: `label [#####-----] 412/1000 41%`.
+ * `clock` gives milliseconds (default `performance.now`; tests pass a fake one).
+ */
+export function progressBar(
+  label: string,
+  stream: { write(text: string): unknown; columns?: number },
+  clock: () => number = () => performance.now(),
+): Progress {
+  let last = -Infinity;
   let drawn = false;
   return {
     update(done, total) {
-      const now = performance.now();
+      const now = clock();
       if (done < total && now - last < 100) return;
       last = now;
       const width = Math.max(10, Math.min(40, (stream.columns ?? 80) - label.length - 30));

@@ -2,10 +2,11 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { probeCuda } from '@ignis/cuda-kernels';
-import { FIXTURE_MODELS, fixturePath, readReference } from '@ignis/models/testing';
+import { FIXTURE_MODELS, editedFixture, fixturePath, readReference } from '@ignis/models/testing';
 import { describe, expect, it } from 'vitest';
 import { defaultServedModelName } from './commands/serve.js';
 import { DEFAULT_MODEL_DIR } from './default-model.js';
@@ -73,6 +74,42 @@ describe('ignis generate', () => {
   });
 });
 
+describe('broken checkpoints', () => {
+  it('a hostile config fails generate and serve at once, naming the key', async () => {
+    const dir = await editedFixture('mistral-headdim-window', { config: { num_hidden_layers: 1e9 } });
+    try {
+      const message = /^ignis: error: .*config\.json: num_hidden_layers must be an integer in \[1, 1024\], got 1000000000\n$/;
+      for (const argv of [['generate', '--prompt-ids', '1,2'], ['serve', '--port', '0']]) {
+        const { code, stdout, stderr } = await cli(...argv, '--model', dir, '--device', 'cpu');
+        expect({ argv, code, stdout }).toEqual({ argv, code: 1, stdout: '' });
+        expect(stderr).toMatch(message);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--check-weights reads every weight: an infinity between the sampled elements fails generate and serve, naming the tensor', async () => {
+    const dir = await editedFixture('mistral-headdim-window', {
+      tensors: (t) => {
+        (t['model.layers.0.mlp.up_proj.weight']!.data as Float32Array)[4000] = Number.POSITIVE_INFINITY;
+      },
+    });
+    try {
+      const generate = ['generate', '--model', dir, '--prompt-ids', '1,2,3', '--max-tokens', '2', '--device', 'cpu'];
+      expect((await cli(...generate)).code).toBe(0); // the sample at every load misses it
+      const message = /^ignis: error: tensor model\.layers\.0\.mlp\.up_proj\.weight in model\.safetensors holds Infinity at element 4000 of 8192/;
+      for (const argv of [generate, ['serve', '--model', dir, '--device', 'cpu', '--port', '0']]) {
+        const { code, stdout, stderr } = await cli(...argv, '--check-weights');
+        expect({ argv, code, stdout }).toEqual({ argv, code: 1, stdout: '' });
+        expect(stderr).toMatch(message);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the built ignis binary', () => {
   const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
@@ -117,7 +154,8 @@ describe('ignis serve', () => {
 
   it('the binary serves the bundled model until SIGTERM (a second is ignored), which lets a running stream finish, then exits 0', async () => {
     const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-    const args = ['serve', '--port', '0', '--model', DEFAULT_MODEL_DIR, '--max-model-len', '512', '--max-num-seqs', '8', '--device', 'cpu'];
+    // A grace period of an hour: the stream running at SIGTERM finishes however busy the machine is.
+    const args = ['serve', '--port', '0', '--model', DEFAULT_MODEL_DIR, '--max-model-len', '512', '--max-num-seqs', '8', '--device', 'cpu', '--shutdown-grace', '3600'];
     const server = spawn(process.execPath, [bin, ...args], { env: { ...process.env, IGNIS_API_KEY: 'k' } });
     let stdout = '';
     let stderr = '';
@@ -170,7 +208,7 @@ describe('ignis serve', () => {
       expect(events).toContain('"finish_reason":"length"');
       expect(events.endsWith('data: [DONE]\n\n')).toBe(true);
       expect(await exited).toEqual([0, null]);
-      expect(stderr).toMatch(/SIGTERM: no new requests; running ones have 30 s to finish\n\[ignis\] SIGTERM again: still draining; a third stop signal exits at once\n\[ignis\] stopped/);
+      expect(stderr).toMatch(/SIGTERM: no new requests; running ones have 3600 s to finish\n\[ignis\] SIGTERM again: still draining; a third stop signal exits at once\n\[ignis\] stopped/);
       const requests = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.msg === 'request');
       expect(requests.at(-1)).toMatchObject({ url: '/v1/chat/completions', status: 200, outcome: 'ok', completionTokens: 200 });
     } finally {

@@ -23,6 +23,8 @@ function kvCacheDtypeOption(): Option {
     .default('auto');
 }
 
+const CHECK_WEIGHTS_HELP = 'read every weight once more before loading, to check it for NaN and infinity (a sample of each tensor is always checked)';
+
 /** The `ignis` command line. */
 export function buildProgram(io: CliIO): Command {
   const program = new Command('ignis')
@@ -49,6 +51,7 @@ export function buildProgram(io: CliIO): Command {
     .addOption(quantizationOption())
     .addOption(kvCacheDtypeOption())
     .option('--max-model-len <n>', 'longest prompt + output', integerAtLeast(2))
+    .option('--check-weights', CHECK_WEIGHTS_HELP, false)
     .option('--json', 'print one JSON object (token_ids, text, ...) as the last line of stdout', false)
     .action((options: GenerateOptions) => runGenerate(options, io));
 
@@ -63,6 +66,7 @@ export function buildProgram(io: CliIO): Command {
     .option('--max-num-batched-tokens <n>', 'most tokens computed in one step', integerAtLeast(1))
     .option('--max-model-len <n>', 'longest prompt + output', integerAtLeast(2))
     .option('--gpu-memory-utilization <f>', 'fraction of free GPU memory to use', numberBetween(Number.MIN_VALUE, 1))
+    .option('--check-weights', CHECK_WEIGHTS_HELP, false)
     .addOption(new Option('--device <device>', 'where to run (auto: the GPU when there is one)').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .addOption(new Option('--dtype <dtype>', 'activation precision (auto: bfloat16 on the GPU, float32 on the CPU)').choices(['auto', 'float32', 'bfloat16']).default('auto'))
     .addOption(quantizationOption())

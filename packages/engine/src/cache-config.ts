@@ -12,6 +12,8 @@ export interface CacheConfig {
   /** Longest sequence (prompt + output) the engine accepts. */
   readonly maxModelLen: number;
   readonly maxBlocksPerSeq: number;
+  /** Bytes of the whole pool (K and V of every block, over all layers). */
+  readonly bytes: number;
 }
 
 /** What the caller asked for. */
@@ -58,5 +60,5 @@ export function planCache(spec: ModelSpec, request: CacheRequest): CacheConfig {
   const maxModelLen = Math.min(wanted, fitting);
   const maxBlocksPerSeq = Math.ceil(maxModelLen / blockSize);
   const numBlocks = Math.min(budgetBlocks, maxBlocksPerSeq * maxNumSeqs + 1);
-  return { dtype, blockSize, numBlocks, maxModelLen, maxBlocksPerSeq };
+  return { dtype, blockSize, numBlocks, maxModelLen, maxBlocksPerSeq, bytes: numBlocks * bytesPerBlock };
 }

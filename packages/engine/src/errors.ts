@@ -24,3 +24,8 @@ export class PromptTooLongError extends Error {
 export class OutOfGpuMemoryError extends Error {
   override name = 'OutOfGpuMemoryError';
 }
+
+/** The model does not fit in the memory this machine has available (CPU backend); the message gives the sizes. */
+export class OutOfHostMemoryError extends Error {
+  override name = 'OutOfHostMemoryError';
+}

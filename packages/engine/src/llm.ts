@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { CudaBackend } from '@ignis/cuda-kernels';
 import { KvCacheManager } from '@ignis/kv-cache';
-import { type ModelSpec, TOP_LOGPROBS_DIM, buildModelGraph, checkWeights, openModel } from '@ignis/models';
+import { type ModelSpec, TOP_LOGPROBS_DIM, buildModelGraph, checkFiniteWeights, checkWeights, openModel } from '@ignis/models';
 import { type QuantizationMethod, describeWeights, planQuantization } from '@ignis/quantization';
 import { Scheduler } from '@ignis/scheduler';
 import { DEFAULT_PASSES, type DType, type Graph, compile, completionSeed, dtypeBytes, evalNumel, weightCompanions } from '@ignis/tensor';
@@ -11,6 +11,7 @@ import type { CompletionDelta, CompletionOutput } from './completion.js';
 import { type Device, type Placement, type Precision, selectBackend } from './device.js';
 import { type EngineEvents, EngineCore, type Outcome, type RequestMetrics } from './engine-core.js';
 import { InvalidParameterError, OutOfGpuMemoryError, PromptTooLongError } from './errors.js';
+import { availableHostMemory, checkMemoryFits, gib } from './memory-fit.js';
 import { Request } from './request.js';
 import { ExecutableRunner } from './runner.js';
 import { MAX_TOP_LOGPROBS, type SamplingParams, resolveSamplingParams } from './sampling/params.js';
@@ -51,6 +52,11 @@ export interface LLMOptions {
   readonly enablePrefixCaching?: boolean;
   /** Which waiting requests go first: arrival order, or `priority` (lower first). */
   readonly schedulingPolicy?: 'fcfs' | 'priority';
+  /**
+   * Read every weight once more before loading to check that none is NaN or infinite (default
+   * false: a sample of every tensor is checked at every load; see `WEIGHT_SAMPLE` in @ignis/models).
+   */
+  readonly checkWeights?: boolean;
   /** Metrics hooks. */
   readonly events?: EngineEvents;
 }
@@ -156,6 +162,10 @@ export class LLM {
   /**
    * Loads a Hugging Face model directory (config.json, safetensors, optional tokenizer files), or
    * `synthetic:NAME` (random weights of a known shape, e.g. `synthetic:llama-3.1-8b`, no tokenizer).
+   * Everything that can be checked is checked before the weights are loaded: the config's sizes
+   * (`ModelConfigError`), the tensors' shapes and, in a sample or in full, their values
+   * (`CheckpointError`), whether weights, KV cache and activations fit the device's free memory
+   * (`OutOfGpuMemoryError`, `OutOfHostMemoryError`), the tokenizer and chat template (`TokenizerError`).
    */
   static async load(location: string, options: LLMOptions = {}): Promise<LLM> {
     const placement = selectBackend(options.device ?? 'auto', options.dtype ?? 'auto');
@@ -187,6 +197,12 @@ export class LLM {
       const plan = compile(graph, { maxDims, passes: [quantization.pass, ...DEFAULT_PASSES] });
       const weights = quantization.weightsFor(plan);
       checkWeights(plan, weights, model.location);
+      // The reference backend holds every weight in f32; the GPU holds each as its format says.
+      const storedBytes = placement.device === 'cuda' ? weightBytes(quantized, placement.dtype) : weightBytes(graph, 'f32');
+      const headroom = placement.device === 'cuda' ? GPU_HEADROOM_BYTES : 0;
+      checkMemoryFits(placement.device, { weights: storedBytes, kvCache: cache.bytes, activations: plan.memory.arenaBytes, headroom }, availableMemory(placement));
+      const tokenizer = model.synthetic ? undefined : await loadTokenizer(location);
+      await checkFiniteWeights(plan, weights, { full: options.checkWeights ?? false });
       const executable = await placement.backend.load(plan, weights, { loadDims: { NB: cache.numBlocks } });
       const kv = new KvCacheManager({ numBlocks: cache.numBlocks, blockSize, enablePrefixCaching: options.enablePrefixCaching ?? true });
       const limits = { blockSize, maxNumBatchedTokens, maxNumSeqs, maxBlocksPerSeq: cache.maxBlocksPerSeq, maxPenaltyTokens };
@@ -195,11 +211,9 @@ export class LLM {
         { maxNumBatchedTokens, maxNumSeqs, policy: options.schedulingPolicy ?? 'fcfs', maxModelLen: cache.maxModelLen },
         kv,
       );
-      const tokenizer = model.synthetic ? undefined : await loadTokenizer(location);
       const eos = new Set([...spec.eosTokenIds, ...(tokenizer?.eosTokenIds ?? [])]);
       const core = new EngineCore(scheduler, kv, runner, tokenizer, eos, cache.maxModelLen, options.events);
-      const weightsRun = describeWeights(plan);
-      return new LLM(spec, tokenizer, placement.device, placement.dtype, cache, core, runner, weightBytes(quantized, placement.dtype), scheduler, weightsRun);
+      return new LLM(spec, tokenizer, placement.device, placement.dtype, cache, core, runner, storedBytes, scheduler, describeWeights(plan));
     } finally {
       await model.close();
     }
@@ -371,6 +385,11 @@ function weightBytes(graph: Graph, dtype: DType): number {
   return bytes;
 }
 
+/** Bytes the device can still take: the GPU's free memory, or what this machine has available. */
+function availableMemory(placement: Placement): number {
+  return placement.backend instanceof CudaBackend ? placement.backend.memoryInfo().free : availableHostMemory();
+}
+
 /**
  * Bytes for the KV cache: 1 GiB on the CPU; on the GPU, the given fraction of its free memory
  * minus the weights and the largest step's activations (as vLLM's gpu_memory_utilization).
@@ -386,7 +405,6 @@ function kvBudget(placement: Placement, graph: Graph, maxNumBatchedTokens: numbe
   const activations = compile(graph, { maxDims }).memory.arenaBytes;
   const budget = Math.floor(free * utilization) - weights - activations - GPU_HEADROOM_BYTES;
   if (budget <= 0) {
-    const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
     throw new OutOfGpuMemoryError(
       `not enough GPU memory: the weights take ${gib(weights)} and the activations ${gib(activations)}, plus ${gib(GPU_HEADROOM_BYTES)} of headroom, and ${gib(free)} are free (gpuMemoryUtilization ${utilization} allows ${gib(free * utilization)})`,
     );

@@ -73,9 +73,47 @@ describe('parseModelConfig errors name what was expected and what was found', ()
   it('missing and malformed keys', () => {
     const { hidden_size: _unused, ...noHidden } = base;
     expect(() => parseModelConfig(noHidden)).toThrow(/missing hidden_size/);
-    expect(() => parseModelConfig({ ...base, num_attention_heads: 0 })).toThrow(/num_attention_heads must be a positive integer, got 0/);
+    expect(() => parseModelConfig({ ...base, num_attention_heads: 0 })).toThrow(/num_attention_heads must be an integer in \[1, 1024\], got 0/);
     expect(() => parseModelConfig({ ...base, num_key_value_heads: 3 })).toThrow(/4 is not a multiple of num_key_value_heads 3/);
     expect(() => parseModelConfig([])).toThrow(ModelConfigError);
+  });
+
+  it('sizes outside their limits, each named with the value and the range', () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ num_hidden_layers: 1e9 }, /num_hidden_layers must be an integer in \[1, 1024\], got 1000000000$/],
+      [{ num_hidden_layers: 1e6 }, /num_hidden_layers must be an integer in \[1, 1024\], got 1000000$/],
+      [{ head_dim: 1e9 }, /head_dim must be an integer in \[1, 1024\], got 1000000000$/],
+      [{ hidden_size: 65_537 * 4, num_attention_heads: 4 }, /hidden_size must be an integer in \[1, 65536\], got 262148$/],
+      [{ num_attention_heads: 2048, head_dim: 16 }, /num_attention_heads must be an integer in \[1, 1024\], got 2048$/],
+      [{ num_key_value_heads: 4096 }, /num_key_value_heads must be an integer in \[1, 1024\], got 4096$/],
+      [{ intermediate_size: 2 ** 19 }, /intermediate_size must be an integer in \[1, 262144\], got 524288$/],
+      [{ vocab_size: 2 ** 23 }, /vocab_size must be an integer in \[1, 4194304\], got 8388608$/],
+      [{ max_position_embeddings: 1e12 }, /max_position_embeddings must be an integer in \[1, 16777216\], got 1000000000000$/],
+      [{ architectures: ['MistralForCausalLM'], sliding_window: 2 ** 25 }, /sliding_window must be an integer in \[1, 16777216\], got 33554432$/],
+      [{ rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 1e15 } }, /original_max_position_embeddings must be an integer in \[1, 16777216\], got 1000000000000000$/],
+      [{ partial_rotary_factor: 1.5 }, /partial_rotary_factor must be a number in \(0, 1\], got 1.5$/],
+      [{ head_dim: 15 }, /head_dim 15 x partial_rotary_factor 1 gives 15 rotary channels; rope needs an even number/],
+    ];
+    for (const [change, message] of cases) {
+      expect(() => parseModelConfig({ ...base, ...change }), JSON.stringify(change)).toThrow(ModelConfigError);
+      expect(() => parseModelConfig({ ...base, ...change }), JSON.stringify(change)).toThrow(message);
+    }
+  });
+
+  it('token ids outside the vocabulary', () => {
+    expect(() => parseModelConfig({ ...base, eos_token_id: 99999 })).toThrow(ModelConfigError);
+    expect(() => parseModelConfig({ ...base, eos_token_id: 99999 })).toThrow(/eos_token_id must be a token id in \[0, 100\) \(vocab_size 100\) or a list of them, got 99999$/);
+    expect(() => parseModelConfig({ ...base, eos_token_id: [2, 100] })).toThrow(/eos_token_id must be a token id in \[0, 100\).*, got \[2,100\]$/);
+    expect(() => parseModelConfig({ ...base, bos_token_id: -1 })).toThrow(/bos_token_id must be a token id in \[0, 100\)/);
+    expect(parseModelConfig({ ...base, bos_token_id: 0, eos_token_id: [98, 99] })).toMatchObject({ bosTokenId: 0, eosTokenIds: [98, 99] });
+  });
+
+  it('a model_type or dtype that names an Object property is unsupported, not a crash', () => {
+    const { architectures: _unused, ...untyped } = base;
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      expect(() => parseModelConfig({ ...untyped, model_type: name })).toThrow(UnsupportedModelError);
+      expect(() => parseModelConfig({ ...base, torch_dtype: name })).toThrow(/dtype "[a-zA-Z_]+" is not supported/);
+    }
   });
 
   it('unsupported rope type, activation and dtype', () => {

@@ -1,6 +1,6 @@
 import { APIUserAbortError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MODEL, type TestServer, engineIdle, startServer } from './testing/harness.js';
+import { MODEL, type TestServer, engineIdle, startServer, until } from './testing/harness.js';
 import { SERVER_VERSION } from './version.js';
 
 /** Disconnects, shutdown, the log line of each request, metrics. */
@@ -14,7 +14,6 @@ afterEach(async () => {
   server = undefined;
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const requestLines = (s: TestServer) => s.logs.filter((l) => l.msg === 'request');
 
 /**
@@ -25,7 +24,7 @@ const requestLines = (s: TestServer) => s.logs.filter((l) => l.msg === 'request'
 async function cutOffByShutdown(s: TestServer, closed: Promise<unknown>, requests: number): Promise<undefined> {
   await closed;
   expect(s.llm.stats()).toMatchObject({ running: 0, kvCacheUsage: 0 });
-  while (requestLines(s).length < requests) await sleep(5); // each line is written once its response has closed
+  await until(() => requestLines(s).length >= requests); // each line is written once its response has closed
   expect(s.logs.filter((l) => l.level >= 40)).toEqual([]);
   const lines = requestLines(s);
   expect(lines).toHaveLength(requests);
@@ -45,7 +44,7 @@ describe('a client that disconnects', () => {
     for await (const _ of stream) if (++chunks === 3) break; // leaving the loop closes the connection
     await engineIdle(server.llm);
     expect(server.llm.stats().kvCacheUsage).toBe(0);
-    await sleep(20);
+    await until(() => requestLines(server!).length > 0);
     const [line] = requestLines(server);
     expect(line).toMatchObject({ outcome: 'disconnected', status: 200 });
     expect(line!.completionTokens as number).toBeLessThan(1000); // far from the 4000 asked for
@@ -55,12 +54,12 @@ describe('a client that disconnects', () => {
     server = await startServer({ maxModelLen: 4096 });
     const leaving = new AbortController();
     const pending = server.client.completions.create(LONG, { signal: leaving.signal }).catch((error: unknown) => error);
-    while (server.llm.stats().running === 0) await sleep(2);
+    await until(() => server!.llm.stats().running > 0);
     leaving.abort();
     expect(await pending).toBeInstanceOf(APIUserAbortError);
     await engineIdle(server.llm);
     expect(server.llm.stats().kvCacheUsage).toBe(0);
-    await sleep(20);
+    await until(() => requestLines(server!).length > 0);
     expect(requestLines(server)[0]!.completionTokens as number).toBeLessThan(1000);
     expect(server.logs.filter((l) => l.level >= 40)).toEqual([]);
   });
@@ -73,8 +72,8 @@ describe('app.close()', () => {
     const iterator = stream[Symbol.asyncIterator]();
     let text = ((await iterator.next()).value as { choices: { text: string }[] }).choices[0]!.text;
     const closed = server.app.close();
-    await sleep(5);
-    await expect(fetch(`${server.url}/health`)).rejects.toThrow(); // no longer listening
+    await until(() => !server!.app.server.listening); // not waiting for the running stream
+    await expect(fetch(`${server.url}/health`)).rejects.toThrow();
     let finish: string | null = null;
     for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
       text += r.value.choices[0]!.text;
@@ -102,7 +101,7 @@ describe('app.close()', () => {
     const body = JSON.stringify({ ...LONG, max_tokens: 8000, stream: true });
     const streamed = await fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const whole = server.post('/v1/completions', { ...LONG, max_tokens: 8000 });
-    while (server.llm.stats().running < 2) await sleep(2);
+    await until(() => server!.llm.stats().running >= 2);
     const closed = server.app.close();
     const events = (await streamed.text()).split('\n\n').filter((e) => e !== '');
     expect(events.slice(-2)).toEqual([
@@ -119,7 +118,7 @@ describe('observability', () => {
     server = await startServer();
     const response = await server.client.completions.create({ model: MODEL, prompt: [1, 2, 3, 4], max_tokens: 5, n: 2, user: 'ada', ...IGNORE_EOS });
     await server.post('/v1/completions', { model: 'nope', prompt: 'x' });
-    await sleep(20);
+    await until(() => requestLines(server!).length === 2);
     const lines = requestLines(server);
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ level: 30, reqId: expect.any(String), id: response.id, user: 'ada', url: '/v1/completions', status: 200, outcome: 'ok', promptTokens: 4, completionTokens: 10 });

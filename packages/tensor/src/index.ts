@@ -1,5 +1,6 @@
 export * from './dtype.js';
 export * from './fp8.js';
+export * from './finite.js';
 export * from './tensor.js';
 export * from './random.js';
 export * from './philox.js';
@@ -16,7 +17,7 @@ export * from './compile/compile.js';
 export * from './compile/memory-plan.js';
 export * from './compile/passes.js';
 export * from './compile/format.js';
-export { ReferenceBackend, WeightMismatchError, YIELD_AFTER_MS, checkWeight } from './reference/backend.js';
+export { ReferenceBackend, type ReferenceBackendOptions, WeightMismatchError, YIELD_AFTER_MS, checkWeight } from './reference/backend.js';
 export { quantizeRowsFp8 } from './reference/kernels/quantize.js';
 export { matmulTransposed } from './reference/kernels/matmul.js';
 export { sampleRow, type RowParams, type RowSample } from './reference/kernels/sample.js';

@@ -32,11 +32,19 @@ export function completionsUrl(baseUrl: string): string {
  * with choices, inter-token gaps between later chunks, end to end at the last chunk with
  * choices, output tokens from the final usage chunk
  * (stream_options.include_usage) or, when the server sends none, one per chunk. Any HTTP error,
- * error event, or stream that ends without `[DONE]` is a failure.
+ * error event, or stream that ends without `[DONE]` is a failure. `clock` gives milliseconds
+ * (read once at the start and once per event; tests pass a fake one).
  */
-export async function sendCompletion(endpoint: Endpoint, prompt: string | readonly number[], inputLen: number, maxTokens: number, t0: number): Promise<Outcome> {
-  const start = performance.now();
-  const fail = (error: string): Outcome => ({ ok: false, error, startMs: start - t0, e2eMs: performance.now() - start });
+export async function sendCompletion(
+  endpoint: Endpoint,
+  prompt: string | readonly number[],
+  inputLen: number,
+  maxTokens: number,
+  t0: number,
+  clock: () => number = () => performance.now(),
+): Promise<Outcome> {
+  const start = clock();
+  const fail = (error: string): Outcome => ({ ok: false, error, startMs: start - t0, e2eMs: clock() - start });
   const body = {
     model: endpoint.model,
     prompt: typeof prompt === 'string' ? prompt : [...prompt],
@@ -76,7 +84,7 @@ export async function sendCompletion(endpoint: Endpoint, prompt: string | readon
           done = true;
           continue;
         }
-        const now = performance.now();
+        const now = clock();
         const chunk = JSON.parse(data) as CompletionChunk;
         if (chunk.error) return fail(`error event: ${typeof chunk.error === 'string' ? chunk.error : chunk.error.message}`);
         if (chunk.usage) usage = chunk.usage;

@@ -69,7 +69,7 @@ class Slots {
   }
 }
 
-/** Sends every request of the workload to the endpoint in `shape`, then summarizes. */
+/** Sends every request of the workload to the endpoint in `shape`, then summarizes. `clock` gives milliseconds (tests pass a fake one). */
 export async function runLoad(
   endpoint: Endpoint,
   requests: readonly DatasetRequest[],
@@ -77,21 +77,22 @@ export async function runLoad(
   slo: Slo,
   workload: string,
   progress: Progress = silentProgress,
+  clock: () => number = () => performance.now(),
 ): Promise<ServeReport> {
   const arrivals = poissonArrivals(requests.length, shape.requestRate, shape.seed);
   const slots = shape.concurrency ? new Slots(shape.concurrency) : undefined;
   let inFlight = 0;
   let peak = 0;
   let finished = 0;
-  const t0 = performance.now();
+  const t0 = clock();
   const outcomes = await Promise.all(
     requests.map(async (r, i): Promise<Outcome> => {
-      const wait = t0 + arrivals[i]! - performance.now();
+      const wait = t0 + arrivals[i]! - clock();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       await slots?.acquire();
       peak = Math.max(peak, ++inFlight);
       try {
-        return await sendCompletion(endpoint, r.prompt, r.inputLen, r.outputLen, t0);
+        return await sendCompletion(endpoint, r.prompt, r.inputLen, r.outputLen, t0, clock);
       } finally {
         inFlight--;
         slots?.release();
@@ -99,7 +100,7 @@ export async function runLoad(
       }
     }),
   );
-  const duration = (performance.now() - t0) / 1000;
+  const duration = (clock() - t0) / 1000;
   progress.end();
   return summarizeLoad(endpoint, shape, slo, workload, outcomes, duration, peak);
 }

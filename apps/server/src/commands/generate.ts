@@ -19,6 +19,7 @@ export interface GenerateOptions {
   quantization: QuantizationMethod;
   kvCacheDtype: KvCacheDtype;
   maxModelLen?: number;
+  checkWeights: boolean;
   json: boolean;
 }
 
@@ -38,6 +39,7 @@ export async function runGenerate(options: GenerateOptions, io: CliIO): Promise<
     quantization: options.quantization,
     kvCacheDtype: options.kvCacheDtype,
     maxModelLen: options.maxModelLen,
+    checkWeights: options.checkWeights,
   });
   try {
     const loadMs = performance.now() - loadStarted;

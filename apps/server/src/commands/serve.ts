@@ -15,6 +15,7 @@ export interface ServeOptions extends Partial<RequestLimits> {
   maxNumBatchedTokens?: number;
   maxModelLen?: number;
   gpuMemoryUtilization?: number;
+  checkWeights: boolean;
   device: Device;
   dtype: Precision;
   quantization: QuantizationMethod;
@@ -41,6 +42,7 @@ export async function runServe(options: ServeOptions, io: CliIO): Promise<void> 
     maxNumSeqs: options.maxNumSeqs,
     maxNumBatchedTokens: options.maxNumBatchedTokens,
     gpuMemoryUtilization: options.gpuMemoryUtilization,
+    checkWeights: options.checkWeights,
   });
   const signals = watchStopSignals(io, (signal) => {
     io.stderr(`[ignis] ${signal} a third time: exiting now; running requests are cut off\n`);

@@ -85,12 +85,14 @@ describe('chat templates', () => {
     await expect(HfTokenizer.load(dir)).rejects.toThrow(/chat_template must be a string/);
   });
 
-  it('loads a template that does not parse, and fails when it is used', async () => {
+  it('refuses at load a template that does not parse, naming its file by base name', async () => {
     const dir = await fixtureCopy(BYTE_LEVEL_DIR, { 'chat_template.jinja': '{% for message in messages %}{{ message' });
-    const tokenizer = await HfTokenizer.load(dir);
-    expect(tokenizer.hasChatTemplate).toBe(true);
-    expect(() => tokenizer.applyChatTemplate(CONVERSATION)).toThrow(TokenizerError);
-    expect(() => tokenizer.applyChatTemplate(CONVERSATION)).toThrow(/chat_template\.jinja failed to parse: .+/);
+    const error = await HfTokenizer.load(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenizerError);
+    expect((error as Error).message).toMatch(/^chat template from chat_template\.jinja failed to parse: .+/);
+    expect((error as Error).message).not.toContain(dir);
+    const inConfig = await byteLevelWithConfigTemplate([{ name: 'default', template: '{{ messages[0' }]);
+    await expect(HfTokenizer.load(inConfig)).rejects.toThrow(/^chat template from tokenizer_config\.json \(template "default"\) failed to parse: .+/);
   });
 
   it('reports a template that fails while rendering, with its message', async () => {

@@ -12,18 +12,26 @@ export interface ChatTemplateContext {
   extra: Record<string, unknown>;
 }
 
-/** A Jinja chat template, parsed on first use so that a broken template only fails chat rendering, not loading. */
+/**
+ * A Jinja chat template, parsed when made: a template that does not parse fails the model's load,
+ * not its first chat request.
+ */
 export class ChatTemplate {
-  private parsed: Template | undefined;
+  private readonly parsed: Template;
 
-  /** `origin` names where the source came from, for error messages. */
+  /** `origin` names where the source came from (a file's base name), for error messages. */
   constructor(
     readonly source: string,
     readonly origin: string,
-  ) {}
+  ) {
+    try {
+      this.parsed = new Template(source);
+    } catch (error) {
+      throw new TokenizerError(`chat template from ${origin} failed to parse: ${causeMessage(error)}`, { cause: error });
+    }
+  }
 
   render(messages: readonly unknown[], context: ChatTemplateContext): string {
-    const template = this.parse();
     const variables: Record<string, unknown> = { ...context.extra };
     // Absent special tokens stay undefined so that `bos_token is defined` tests behave as in transformers.
     if (context.bosToken !== undefined) variables['bos_token'] = context.bosToken;
@@ -31,50 +39,37 @@ export class ChatTemplate {
     variables['messages'] = messages;
     variables['add_generation_prompt'] = context.addGenerationPrompt;
     try {
-      return template.render(variables);
+      return this.parsed.render(variables);
     } catch (error) {
       throw new TokenizerError(`chat template from ${this.origin} failed to render: ${causeMessage(error)}`, {
         cause: error,
       });
     }
   }
-
-  private parse(): Template {
-    if (this.parsed === undefined) {
-      try {
-        this.parsed = new Template(this.source);
-      } catch (error) {
-        throw new TokenizerError(`chat template from ${this.origin} failed to parse: ${causeMessage(error)}`, {
-          cause: error,
-        });
-      }
-    }
-    return this.parsed;
-  }
 }
 
 /**
  * The model's chat template: `chat_template.jinja` when present (newer transformers save it there),
  * else tokenizer_config.json `chat_template`, a string or a list of named templates of which the one
- * named "default" is the chat template. Undefined when the model has none.
+ * named "default" is the chat template. Undefined when the model has none; a {@link TokenizerError}
+ * when it does not parse.
  */
 export async function loadChatTemplate(
   dir: string,
   tokenizerConfig: JsonObject | undefined,
 ): Promise<ChatTemplate | undefined> {
-  const jinjaPath = join(dir, 'chat_template.jinja');
+  // Named by base name: a render error reaches HTTP clients, which have no business with the server's paths.
   const fileSource = await readOptionalText(dir, 'chat_template.jinja');
-  if (fileSource !== undefined) return new ChatTemplate(fileSource, jinjaPath);
+  if (fileSource !== undefined) return new ChatTemplate(fileSource, 'chat_template.jinja');
 
-  const configPath = join(dir, 'tokenizer_config.json');
   const value = tokenizerConfig?.['chat_template'];
   if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string') return new ChatTemplate(value, configPath);
+  if (typeof value === 'string') return new ChatTemplate(value, 'tokenizer_config.json');
   if (Array.isArray(value)) {
     const named = (value as unknown[]).find(isNamedTemplate('default'));
-    return named === undefined ? undefined : new ChatTemplate(named.template, `${configPath} (template "default")`);
+    return named === undefined ? undefined : new ChatTemplate(named.template, 'tokenizer_config.json (template "default")');
   }
-  throw new TokenizerError(`malformed ${configPath}: chat_template must be a string or a list of {name, template}`);
+  throw new TokenizerError(`malformed ${join(dir, 'tokenizer_config.json')}: chat_template must be a string or a list of {name, template}`);
 }
 
 function isNamedTemplate(name: string) {

@@ -88,3 +88,4 @@ export async function readReferenceLogits(name: FixtureModel, index: number): Pr
 }
 
 export { type LogitsModel, loadLogitsModel, promptLogits } from './prompt-logits.js';
+export { type FixtureEdits, editedFixture } from './edited-fixture.js';

@@ -64,9 +64,18 @@ export async function startServer(llmOptions: LLMOptions = {}, serverOptions: Pa
 }
 
 /**
- * Resolves once the engine holds no request: for a test whose clients are done, whose cut-off
- * requests are dropped within a step or two. Bounded by engine steps, not by time (a busy CI
- * machine only makes steps slower): more than `maxSteps` steps without becoming idle is a failure.
+ * Resolves once `condition()` holds, checking it every few milliseconds. It has no time limit of
+ * its own (the test's timeout is the limit): a busy machine changes how long the server takes to
+ * get there, never what it gets to, so a test waits for the state it needs instead of sleeping.
+ */
+export async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/**
+ * Resolves once the engine holds no request (streams that were cut off are freed in the next
+ * step); fails if the engine runs `maxSteps` more steps without getting there. Bounded by steps,
+ * not time, so that a busy machine cannot fail it.
  */
 export async function engineIdle(llm: LLM, maxSteps = 1000): Promise<void> {
   const start = llm.stats().steps;
@@ -74,6 +83,6 @@ export async function engineIdle(llm: LLM, maxSteps = 1000): Promise<void> {
     const s = llm.stats();
     if (s.running === 0 && s.waiting === 0) return;
     if (s.steps - start > maxSteps) throw new Error(`the engine is still busy after ${maxSteps} steps: ${JSON.stringify(s)}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }

@@ -299,24 +299,61 @@ describe('weights and inputs', () => {
 });
 
 describe('a long step', () => {
-  it('yields to the event loop between ops, so timers keep running while it computes', async () => {
-    const n = 1 << 20;
+  /** 120 ops, each doubling x, on a backend whose clock is `clock`. */
+  async function doublings(clock: () => number) {
     const b = new GraphBuilder('long');
-    let x = b.input('x', 'f32', [1024, n / 1024]);
+    let x = b.input('x', 'f32', [4, 256]);
     for (let i = 0; i < 120; i++) x = b.add(`a${i}`, x, x);
     b.output('out', x);
-    const exe = await backend.load(compile(b.build(), { maxDims: {} }), InMemoryWeights.of({}), { loadDims: {} });
-    const ticks: number[] = [];
-    const timer = setInterval(() => ticks.push(performance.now()), 1);
-    const start = performance.now();
-    const result = await exe.run({ dims: {}, inputs: { x: new Float32Array(n).fill(1 / 2 ** 130) } });
-    const end = performance.now();
-    clearInterval(timer);
+    const plan = compile(b.build(), { maxDims: {} });
+    return new ReferenceBackend({ clock }).load(plan, InMemoryWeights.of({}), { loadDims: {} });
+  }
+  const step = () => ({ dims: {}, inputs: { x: new Float32Array(1024).fill(1 / 2 ** 130) } });
+
+  /** Runs `run` while counting the turns of the event loop (one setImmediate callback per turn) until it settles. */
+  async function countTurns<T>(run: () => Promise<T>): Promise<{ result: T; turns: number }> {
+    let turns = 0;
+    let settled = false;
+    const tick = (): void => {
+      if (settled) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    try {
+      const result = await run();
+      return { result, turns };
+    } finally {
+      settled = true;
+    }
+  }
+
+  it('yields to the event loop between ops once it has held it for YIELD_AFTER_MS', async () => {
+    // A fake clock that moves 7 ms at every reading: the step reads it after each op (and after
+    // each yield, to restart its count), so it yields after every third op: 21 ms > YIELD_AFTER_MS.
+    expect(3 * 7).toBeGreaterThan(YIELD_AFTER_MS);
+    expect(2 * 7).toBeLessThanOrEqual(YIELD_AFTER_MS);
+    let readings = 0;
+    const exe = await doublings(() => 7 * readings++);
+    const { result, turns } = await countTurns(() => exe.run(step()));
     expect(result.out!.data[0]).toBe(1 / 2 ** 10); // 120 doublings, computed in full
-    expect(end - start).toBeGreaterThan(3 * YIELD_AFTER_MS); // long enough to have to yield
-    const during = ticks.filter((t) => t < end);
-    expect(during.length).toBeGreaterThanOrEqual(2);
-    const gaps = [during[0]! - start, ...during.slice(1).map((t, i) => t - during[i]!), end - during.at(-1)!];
-    expect(Math.max(...gaps)).toBeLessThan(YIELD_AFTER_MS + 150); // one op past the budget, plus a busy machine's slack
+    expect(turns).toBe(120 / 3);
+    expect(readings).toBe(1 + 120 + 120 / 3); // the start, after each op, after each yield
+  });
+
+  it('does not yield while the clock says it has not held the loop that long', async () => {
+    const exe = await doublings(() => 0);
+    const { result, turns } = await countTurns(() => exe.run(step()));
+    expect(result.out!.data[0]).toBe(1 / 2 ** 10);
+    expect(turns).toBe(0);
+  });
+
+  it('stops at the next yield once disposed', async () => {
+    let readings = 0;
+    const exe = await doublings(() => 7 * readings++);
+    setImmediate(() => exe.dispose()); // runs in the step's first yield, which comes after three ops
+    const running = exe.run(step());
+    await expect(running).rejects.toThrow(/used after dispose\(\)/);
+    expect(readings).toBe(1 + 3);
   });
 });

@@ -1,6 +1,6 @@
 import type { Backend, Executable, LoadOptions, StepInputs, StepOutputs, WeightSource } from '../backend.js';
 import type { Plan } from '../compile/compile.js';
-import { decodeToF32, viewData } from '../dtype.js';
+import { viewData } from '../dtype.js';
 import { type DimSizes, evalDim, evalNumel, formatShape } from '../graph/dims.js';
 import type { Graph, OpKind, OpNode, Value } from '../graph/types.js';
 import { type CompanionRole, quantizedMax, weightCompanions } from '../graph/weight-format.js';
@@ -34,6 +34,16 @@ const KERNELS: Readonly<Record<OpKind, KernelFactory>> = {
   top_logprobs: topLogprobs,
 };
 
+/** Options of a {@link ReferenceBackend}. */
+export interface ReferenceBackendOptions {
+  /**
+   * Milliseconds on a monotonic clock (default `performance.now`): how a step measures how long it
+   * has held the event loop. Tests pass a fake one, so that when a step yields does not depend on
+   * how busy the machine is.
+   */
+  readonly clock?: () => number;
+}
+
 /** Raised when a weight does not match what the plan expects. */
 export class WeightMismatchError extends Error {
   override name = 'WeightMismatchError';
@@ -48,6 +58,11 @@ export class WeightMismatchError extends Error {
  */
 export class ReferenceBackend implements Backend {
   readonly name = 'reference';
+  readonly #clock: () => number;
+
+  constructor(options: ReferenceBackendOptions = {}) {
+    this.#clock = options.clock ?? (() => performance.now());
+  }
 
   supportsOp(op: OpNode, plan: Graph): boolean {
     const activationsAreF32 = [...op.inputs, ...op.outputs].every((id) => {
@@ -98,7 +113,7 @@ export class ReferenceBackend implements Backend {
       };
       return KERNELS[op.op](ctx);
     });
-    return new ReferenceExecutable(plan, storage, kernels);
+    return new ReferenceExecutable(plan, storage, kernels, this.#clock);
   }
 }
 
@@ -114,6 +129,7 @@ class ReferenceExecutable implements Executable {
     private readonly plan: Plan,
     private readonly storage: Map<number, Float32Array | Int32Array>,
     private readonly kernels: readonly Kernel[],
+    private readonly clock: () => number,
   ) {}
 
   run(step: StepInputs, outputs?: readonly string[]): Promise<StepOutputs> {
@@ -135,13 +151,13 @@ class ReferenceExecutable implements Executable {
       }
       this.storage.get(value.id)!.set(given);
     }
-    let heldSince = performance.now();
+    let heldSince = this.clock();
     for (const kernel of this.kernels) {
       kernel(step.dims);
-      if (performance.now() - heldSince > YIELD_AFTER_MS) {
+      if (this.clock() - heldSince > YIELD_AFTER_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         this.checkLive();
-        heldSince = performance.now();
+        heldSince = this.clock();
       }
     }
     const outputs: StepOutputs = {};

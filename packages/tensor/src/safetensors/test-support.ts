@@ -34,7 +34,7 @@ export function expectSameTensor(actual: Tensor, expected: Tensor): void {
 }
 
 /** A file: the 8-byte little-endian `declaredLength` (default: the header's length), `header`, `data`. */
-export function fileBytes(header: string, data: Uint8Array = new Uint8Array(0), declaredLength?: number): Uint8Array {
+export function fileBytes(header: string, data: Uint8Array = new Uint8Array(0), declaredLength?: number | bigint): Uint8Array {
   const json = new TextEncoder().encode(header);
   const out = new Uint8Array(8 + json.length + data.length);
   new DataView(out.buffer).setBigUint64(0, BigInt(declaredLength ?? json.length), true);
