@@ -49,7 +49,8 @@ export class ReferenceBackend implements Backend {
   supportsOp(op: OpNode, plan: Plan): boolean {
     const activationsAreF32 = [...op.inputs, ...op.outputs].every((id) => {
       const v = plan.values[id]!;
-      return v.kind === 'weight' || v.dtype === 'f32' || v.dtype === 'i32';
+      const fp8Cache = v.kind === 'state' && v.dtype === 'fp8e4m3'; // held decoded, in f32
+      return v.kind === 'weight' || v.dtype === 'f32' || v.dtype === 'i32' || fp8Cache;
     });
     return op.op in KERNELS && activationsAreF32;
   }
@@ -58,7 +59,7 @@ export class ReferenceBackend implements Backend {
     const unsupported = plan.ops.filter((op) => !this.supportsOp(op, plan));
     if (unsupported.length > 0) {
       const list = unsupported.map((op) => `#${op.id} ${op.op}`).join(', ');
-      throw new TypeError(`reference backend: unsupported ops (it computes in f32 only): ${list}`);
+      throw new TypeError(`reference backend: unsupported ops (it computes in f32 only; KV caches f32 or fp8e4m3): ${list}`);
     }
     const storage = new Map<number, Float32Array | Int32Array>();
     const arena = new ArrayBuffer(plan.memory.arenaBytes);
