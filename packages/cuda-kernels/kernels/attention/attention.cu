@@ -1,6 +1,7 @@
 // Entry points of the attention kernels: validation and dispatch.
 //   dtype BF16 and max_query_len > 1  -> flash_prefill.cu (tensor cores, FlashAttention-2 style)
-//   otherwise (all decode steps, every F32 step) -> paged_attention.cu (CUDA cores, flash-decoding)
+//   BF16 decode over an fp8 cache, head_dim 64/128 -> paged_decode_mma.cu (tensor cores)
+//   otherwise (other decode steps, every F32 step) -> paged_attention.cu (CUDA cores, flash-decoding)
 #include <atomic>
 #include <cmath>
 

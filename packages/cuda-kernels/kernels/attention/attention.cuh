@@ -1,7 +1,8 @@
 #pragma once
-// Ignis attention kernels: paged causal attention over a block-table KV cache.
-// Semantics: see NOTES.md (identical to packages/tensor/src/reference/kernels/attention.ts,
-// except that this kernel does not write the new K/V rows: they are in the cache already).
+// Ignis attention kernels: paged causal attention over a block-table KV cache (bf16/f32, or fp8
+// e4m3 with per-layer scales). Semantics: see NOTES.md (identical to
+// packages/tensor/src/reference/kernels/attention.ts, except that this kernel does not write the
+// new K/V rows: they are in the cache already).
 #include <cstddef>
 #include <cstdint>
 #include <cuda_runtime.h>

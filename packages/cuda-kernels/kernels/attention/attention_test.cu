@@ -299,6 +299,7 @@ enum class Path {
   PagedSplit,    // paged kernel, 128-key partitions + combine
   PagedNoSplit,  // paged kernel, one partition (each block walks the whole context, out written directly)
   PrefillHP1,    // tensor-core kernel with one query head per block (launch() pairs heads when it can)
+  PagedCudaCores,  // bf16 decode over an fp8 cache on the CUDA-core kernel (launch() takes paged_decode_mma.cu)
 };
 
 static const char* path_name(Path p) {
@@ -309,6 +310,7 @@ static const char* path_name(Path p) {
     case Path::PagedSplit: return "paged-split128";
     case Path::PagedNoSplit: return "paged-nosplit";
     case Path::PrefillHP1: return "prefill-1head";
+    case Path::PagedCudaCores: return "paged-cuda-cores";
   }
   return "?";
 }
@@ -321,6 +323,7 @@ static size_t path_workspace(Path path, const Params& p) {
     case Path::PagedSplit: return detail::paged_workspace_bytes(p, 128);
     case Path::PagedNoSplit: return detail::paged_workspace_bytes(p, 1 << 30);
     case Path::PrefillHP1: return 0;
+    case Path::PagedCudaCores: return detail::paged_workspace_bytes(p, 0);
   }
   return 0;
 }
@@ -346,6 +349,7 @@ static cudaError_t run_path(Path path, const Params& p, void* ws, cudaStream_t s
     case Path::PagedSplit: return detail::launch_paged(p, ws, st, 128);
     case Path::PagedNoSplit: return detail::launch_paged(p, ws, st, 1 << 30);
     case Path::PrefillHP1: return detail::launch_prefill(p, st, 1);
+    case Path::PagedCudaCores: return detail::launch_paged(p, ws, st, 0, false);
   }
   return cudaErrorInvalidValue;
 }
@@ -406,6 +410,7 @@ static bool run_case(const Case& c, cudaStream_t st) {
   const bool prefill_path = c.dtype == DType::BF16 && b.p.max_query_len > 1;
   if (prefill_path) paths.push_back(Path::PagedDirect);  // the CUDA-core kernel on the same rows
   if (prefill_path && detail::prefill_heads_per_block(b.p, 0) == 2) paths.push_back(Path::PrefillHP1);
+  if (detail::decode_mma_supports(b.p)) paths.push_back(Path::PagedCudaCores);
   paths.push_back(Path::PagedSplit);
   paths.push_back(Path::PagedNoSplit);
   for (Path path : paths) ok = check_path(c, b, ref, path, st) && ok;
@@ -492,9 +497,8 @@ static std::vector<Case> all_cases() {
   with_fp8_caches(cs, {"decode_gqa4_d128_bs16", "decode_gqa8_d128_bs16", "decode_mqa_h16_d32_bs16", "decode_gqa4_d16_bs32",
                        "decode_gqa4_d256_bs16", "decode_gqa3_d64_bs16", "decode_gqa4_d128_window256", "decode_gqa4_d64_graph_pad",
                        "decode_batch64_ctx700", "decode_gqa4_d64_bs1", "prefill_gqa4_d128_bs16", "prefill_mqa_d32_bs16",
-                       "prefill_gqa2_d16_bs32", "prefill_gqa2_d256_bs16", "prefill_gqa3_d64_bs16", "mixed_gqa4_d128_bs16",
-                       "mixed_gqa4_d64_bs32_window48", "chunked_gqa4_d128_bs16", "chunked_gqa8_d128_bs32",
-                       "chunked_gqa4_d64_graph_lead_pad"});
+                       "prefill_gqa2_d16_bs32", "prefill_gqa2_d256_bs16", "mixed_gqa4_d128_bs16", "mixed_window1_d32",
+                       "chunked_gqa8_d128_bs32", "chunked_gqa4_d64_graph_lead_pad"});
   return cs;
 }
 
@@ -604,7 +608,7 @@ static double median(std::vector<double> v) {
 // Decode: batch B, context ctx, 32 heads / 8 kv heads, head_dim 128, bf16, block 16, a bf16 or
 // an fp8 cache. K/V rotate over enough disjoint block sets to keep the working set out of L2.
 static void bench_decode(int B, int ctx, double ceiling_gbs, int partition_override, const char* label, cudaStream_t st,
-                         KvFormat kv = KvFormat::Plain) {
+                         KvFormat kv = KvFormat::Plain, bool tensor_cores = true) {
   const int H = 32, KVH = 8, D = 128, bs = 16;
   const int mbps = ctx / bs;
   const size_t kv_elem = kv == KvFormat::FP8E4M3 ? 1 : 2;
@@ -668,7 +672,7 @@ static void bench_decode(int B, int ctx, double ceiling_gbs, int partition_overr
   CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
   for (int i = 0; i < per_graph; ++i) {
     p.block_tables = dbt + static_cast<size_t>(i % sets) * B * mbps;
-    CK(detail::launch_paged(p, ws, st, partition_override));
+    CK(detail::launch_paged(p, ws, st, partition_override, tensor_cores));
   }
   CK(cudaStreamEndCapture(st, &graph));
   CK(cudaGraphInstantiate(&exec, graph, 0));
@@ -832,6 +836,15 @@ int main(int argc, char** argv) {
       bench_decode(B, 4096, ceiling_gbs, 256, "split256", st);
       bench_decode(B, 4096, ceiling_gbs, 128, "split128", st);
       bench_decode(B, 4096, ceiling_gbs, 1 << 30, "nosplit", st);
+    }
+    // fp8 cache: launch()'s choice (tensor cores, paged_decode_mma.cu) beside the CUDA-core kernel.
+    for (int B : {1, 8, 64}) {
+      bench_decode(B, 4096, ceiling_gbs, 0, "auto", st, KvFormat::FP8E4M3);
+      bench_decode(B, 4096, ceiling_gbs, 512, "split512", st, KvFormat::FP8E4M3);
+      bench_decode(B, 4096, ceiling_gbs, 256, "split256", st, KvFormat::FP8E4M3);
+      bench_decode(B, 4096, ceiling_gbs, 128, "split128", st, KvFormat::FP8E4M3);
+      bench_decode(B, 4096, ceiling_gbs, 1 << 30, "nosplit", st, KvFormat::FP8E4M3);
+      bench_decode(B, 4096, ceiling_gbs, 0, "cuda-cores", st, KvFormat::FP8E4M3, false);
     }
     for (int hp : {0, 1}) {
       bench_prefill(4, 2048, ceiling_tflops, hp, st);

@@ -36,25 +36,6 @@ constexpr int kThreads = kWarps * 32;
 constexpr int kTableChunk = 512;   // positions whose block-table entries are staged in smem at once
 constexpr int kCombineHeads = 4;   // heads per combine block (one warp each)
 
-struct PagedArgs {
-  const void* q;
-  const void* k;
-  const void* v;
-  void* out;
-  const int32_t* bt;
-  const int32_t* seq_lens;
-  const int32_t* qs;
-  float* ws_acc;  // [num_tokens * num_heads * np][D]
-  float* ws_m;    // [num_tokens * num_heads * np]
-  float* ws_l;    // [num_tokens * num_heads * np]
-  int num_seqs, num_tokens, num_heads, num_kv_heads, bs_log2, mbps;
-  int group, hc, chunks, rows;
-  int partition, np;
-  int window;
-  float qscale;  // scale * log2(e) * k_scale
-  float vscale;  // v_scale (1 for a plain cache)
-};
-
 // 16-byte vector loads and conversion to f32.
 template <typename T>
 struct Vec;
@@ -157,13 +138,8 @@ __global__ void __launch_bounds__(kThreads, (Cfg<T, D, M>::MIN_BLOCKS)) paged_at
   const int lane = tid & 31;
   const int li = lane % TPK;  // lane within its key's lane group
   const int kg = lane / TPK;  // key slot of the lane group within the warp
-  const int t0 = blockIdx.x;
-  const int kvh = blockIdx.y / a.chunks;
-  const int chunk = blockIdx.y - kvh * a.chunks;
-  const int part = blockIdx.z;
+  const auto [t0, kvh, head0, nheads, part] = decode_block(a);
   const bool direct = a.np == 1;
-  const int head0 = kvh * a.group + chunk * a.hc;        // first query head of this block
-  const int nheads = min(a.hc, a.group - chunk * a.hc);  // query heads of this block
   const long long row_stride = static_cast<long long>(a.num_heads) * D;
   T* __restrict__ out = static_cast<T*>(a.out);
 
@@ -201,11 +177,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<T, D, M>::MIN_BLOCKS)) paged_at
   }
   int kb = blo;
   int ke = bhi + 1;  // the block reads keys [kb, ke)
-  if (!direct) {
-    const int ps = part * a.partition;
-    kb = max(kb, ps);
-    if (part != a.np - 1) ke = min(ke, ps + a.partition);
-  }
+  clip_to_partition(a, part, kb, ke);
   if (kb >= ke) {  // nothing to attend in this partition (or at all)
     if (direct) {
       for (int i = tid; i < M * D; i += kThreads) {
@@ -252,11 +224,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<T, D, M>::MIN_BLOCKS)) paged_at
 
   for (int c0 = kb; c0 < ke; c0 += kTableChunk) {
     const int c1 = min(ke, c0 + kTableChunk);
-    const int b0 = c0 >> a.bs_log2;
-    const int nb = ((c1 - 1) >> a.bs_log2) - b0 + 1;  // <= kTableChunk (block_size >= 1)
-    __syncthreads();  // previous chunk's table fully read
-    for (int i = tid; i < nb; i += kThreads) s_table[i] = __ldg(bt + b0 + i);
-    __syncthreads();
+    const int b0 = stage_block_table(s_table, bt, c0, c1, a.bs_log2);
 
     // The trip count depends on the warp only: shuffles below see all 32 lanes.
     for (int base = c0 + warp * (KPW * U); base < c1; base += C::KEYS_PER_ITER) {
@@ -394,29 +362,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<T, D, M>::MIN_BLOCKS)) paged_at
     const int r = v / a.hc;
     const int hh = v - r * a.hc;
     if (r >= nrows || hh >= nheads) continue;
-    float mm = -INFINITY;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) mm = fmaxf(mm, s_m[w][v]);
-    const float mu = safe_max(mm);
-    float L = 0.f, A = 0.f;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) {
-      const float f = exp2f(s_m[w][v] - mu);
-      L = fmaf(s_l[w][v], f, L);
-      A = fmaf(s_acc[w][v][d], f, A);
-    }
-    const int t = t0 + r;
-    const int h = head0 + hh;
-    if (direct) {
-      out[t * row_stride + h * D + d] = V::from(L > 0.f ? A / L * a.vscale : 0.f);
-    } else {
-      const size_t pi = (static_cast<size_t>(t) * a.num_heads + h) * a.np + part;
-      a.ws_acc[pi * D + d] = A * a.vscale;
-      if (d == 0) {
-        a.ws_m[pi] = mm;
-        a.ws_l[pi] = L;
-      }
-    }
+    merge_and_store<T, D, kWarps>(a, &s_m[0][0], &s_l[0][0], M, v, [&](int w) { return s_acc[w][v][d]; }, t0 + r, head0 + hh, d, part);
   }
 }
 
@@ -467,14 +413,21 @@ __global__ void __launch_bounds__(kThreads) paged_combine_kernel(const PagedArgs
 
 template <typename T, typename KC, int D, int M>
 cudaError_t run(const PagedArgs& a, cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned>(a.num_tokens), static_cast<unsigned>(a.num_kv_heads * a.chunks),
-                  static_cast<unsigned>(a.np));
-  paged_attention_kernel<T, KC, D, M><<<grid, kThreads, 0, stream>>>(a);
-  cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess || a.np == 1) return err;
-  const dim3 cgrid(static_cast<unsigned>(a.num_tokens),
-                   static_cast<unsigned>((a.num_heads + kCombineHeads - 1) / kCombineHeads));
-  paged_combine_kernel<T, D><<<cgrid, kThreads, 0, stream>>>(a);
+  paged_attention_kernel<T, KC, D, M><<<paged_grid(a), kThreads, 0, stream>>>(a);
+  return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t combine(const PagedArgs& a, int d, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>(a.num_tokens), static_cast<unsigned>((a.num_heads + kCombineHeads - 1) / kCombineHeads));
+  switch (d) {
+    case 16: paged_combine_kernel<T, 16><<<grid, kThreads, 0, stream>>>(a); break;
+    case 32: paged_combine_kernel<T, 32><<<grid, kThreads, 0, stream>>>(a); break;
+    case 64: paged_combine_kernel<T, 64><<<grid, kThreads, 0, stream>>>(a); break;
+    case 128: paged_combine_kernel<T, 128><<<grid, kThreads, 0, stream>>>(a); break;
+    case 256: paged_combine_kernel<T, 256><<<grid, kThreads, 0, stream>>>(a); break;
+    default: return cudaErrorInvalidValue;
+  }
   return cudaGetLastError();
 }
 
@@ -552,7 +505,7 @@ size_t paged_workspace_bytes(const Params& p, int partition_override) {
   return total * (static_cast<size_t>(p.head_dim) + 2) * sizeof(float);
 }
 
-cudaError_t launch_paged(const Params& p, void* workspace, cudaStream_t stream, int partition_override) {
+cudaError_t launch_paged(const Params& p, void* workspace, cudaStream_t stream, int partition_override, bool tensor_cores) {
   const cudaError_t verr = validate(p);
   if (verr != cudaSuccess) return verr;
   if (p.num_tokens == 0) return cudaSuccess;
@@ -588,8 +541,12 @@ cudaError_t launch_paged(const Params& p, void* workspace, cudaStream_t stream, 
     a.ws_l = a.ws_m + total;
   }
   const bool fp8 = p.kv_format == KvFormat::FP8E4M3;
-  if (p.dtype == DType::F32) return fp8 ? run_d<float, e4m3_t>(a, p.head_dim, pl.m, stream) : run_d<float, float>(a, p.head_dim, pl.m, stream);
-  return fp8 ? run_d<__nv_bfloat16, e4m3_t>(a, p.head_dim, pl.m, stream) : run_d<__nv_bfloat16, __nv_bfloat16>(a, p.head_dim, pl.m, stream);
+  cudaError_t err;
+  if (tensor_cores && decode_mma_supports(p)) err = launch_decode_mma(a, p.head_dim, stream);
+  else if (p.dtype == DType::F32) err = fp8 ? run_d<float, e4m3_t>(a, p.head_dim, pl.m, stream) : run_d<float, float>(a, p.head_dim, pl.m, stream);
+  else err = fp8 ? run_d<__nv_bfloat16, e4m3_t>(a, p.head_dim, pl.m, stream) : run_d<__nv_bfloat16, __nv_bfloat16>(a, p.head_dim, pl.m, stream);
+  if (err != cudaSuccess || a.np == 1) return err;
+  return p.dtype == DType::F32 ? combine<float>(a, p.head_dim, stream) : combine<__nv_bfloat16>(a, p.head_dim, stream);
 }
 
 }  // namespace ignis::attention::detail
