@@ -17,7 +17,7 @@ find .gpu/app .gpu/cli -name 'tokenizers.*.node' ! -name 'tokenizers.linux-x64-g
 cp packages/cuda-kernels/build/ignis_cuda.node .gpu/
 K=packages/cuda-kernels/kernels
 NVCC="/usr/local/cuda/bin/nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -lineinfo -I$K"
-$NVCC -o .gpu/bin/attention_test $K/attention/attention_test.cu $K/attention/attention.cu $K/attention/paged_attention.cu $K/attention/flash_prefill.cu &
+$NVCC -o .gpu/bin/attention_test $K/attention/attention_test.cu $K/attention/attention.cu $K/attention/paged_attention.cu $K/attention/paged_decode_mma.cu $K/attention/flash_prefill.cu &
 $NVCC -o .gpu/bin/sampling_test $K/sampling/sampling_test.cu $K/sampling/sampling.cu &
 wait
 tar -C .gpu -cf - app cli bin ignis_cuda.node | xz -T0 -6 > .gpu/bundle.tar.xz

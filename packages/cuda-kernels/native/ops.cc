@@ -1,7 +1,9 @@
 // Binds each op of a plan to its kernel: resolves device pointers and fixed sizes once, and
 // returns a launch that reads only the step's dims (so that it can be captured in a CUDA graph).
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
+#include <string>
 
 #include "attention/attention.cuh"
 #include "elementwise/elementwise.cuh"
@@ -34,6 +36,12 @@ struct OpView {
     auto found = op.attrs.find(name);
     if (found == op.attrs.end()) throw std::runtime_error(std::string("missing attribute ") + name);
     return found->second;
+  }
+
+  /** An optional attribute, `fallback` when absent. */
+  double attr_or(const char* name, double fallback) const {
+    auto found = op.attrs.find(name);
+    return found == op.attrs.end() ? fallback : found->second;
   }
 
   /** A dimension that must not depend on the step (weights, widths). */
@@ -182,19 +190,44 @@ int max_of(const uint8_t* host, int64_t count) {
   return best;
 }
 
+/** The layer's KV caches (inputs 3 and 4): the activation dtype, or fp8 e4m3 with the op's kScale/vScale (absent: 1). */
+KvCache kv_cache_of(const OpView& v, DType activations) {
+  const ValueDesc& k = v.in(3);
+  v.same_dtype(v.in(4), k);
+  if (k.dtype != activations && k.dtype != DType::FP8E4M3) {
+    throw std::runtime_error(k.name + " is " + dtype_name(k.dtype) + "; a KV cache holds the activation dtype (" + dtype_name(activations) +
+                             ") or fp8e4m3");
+  }
+  KvCache cache;
+  cache.dtype = k.dtype;
+  cache.k = v.in_ptr(3);
+  cache.v = v.in_ptr(4);
+  cache.k_scale = static_cast<float>(v.attr_or("kScale", 1.0));
+  cache.v_scale = static_cast<float>(v.attr_or("vScale", 1.0));
+  const bool fp8 = k.dtype == DType::FP8E4M3;
+  for (float scale : {cache.k_scale, cache.v_scale}) {
+    if (!(std::isfinite(scale) && scale > 0.f) || (!fp8 && scale != 1.f)) {
+      throw std::runtime_error("KV cache scales must be finite and positive, and 1 for a " + std::string(dtype_name(k.dtype)) + " cache; got kScale " +
+                               std::to_string(cache.k_scale) + ", vScale " + std::to_string(cache.v_scale));
+    }
+  }
+  return cache;
+}
+
 // Both attention ops: write the step's K/V into the cache (paged_attention: copies k and v;
 // paged_attention_qkv: rotates q into the front of the scratch and rotated k and v into the
-// cache, from packed q|k|v rows), then attend. Outside CUDA graphs the host bounds of the grid
-// come from this step's query starts and lengths (pinned host copies); graphs use capacities,
-// and the kernels read the real lengths from device memory.
+// cache, from packed q|k|v rows; an fp8 cache stores e4m3 codes of x / scale), then attend.
+// Outside CUDA graphs the host bounds of the grid come from this step's query starts and lengths
+// (pinned host copies); graphs use capacities, and the kernels read the real lengths from device
+// memory.
 Launch bind_attention(const OpView& v, bool packed) {
   const ValueDesc& rows = v.in(0);
   const DType dtype = v.float_dtype(rows);
-  for (size_t i : {size_t{3}, size_t{4}}) v.same_dtype(v.in(i), rows);
+  KvCache cache = kv_cache_of(v, dtype);
   if (!packed) for (size_t i : {size_t{1}, size_t{2}}) v.same_dtype(v.in(i), rows);
   if (packed && v.in(2).dtype != DType::F32) throw std::runtime_error("inverse frequencies must be f32");
   Executor& ex = v.ex;
-  const ValueDesc& cache = v.in(3);
+  const ValueDesc& cache_desc = v.in(3);
   const ValueDesc& tables = v.in(6);
   const ValueDesc& lens = v.in(7);
   const int32_t lens_id = v.op.inputs.at(7);
@@ -203,6 +236,9 @@ Launch bind_attention(const OpView& v, bool packed) {
   ex.host_input(starts_id);
   attention::Params base{};
   base.dtype = dtype == DType::F32 ? attention::DType::F32 : attention::DType::BF16;
+  base.kv_format = cache.dtype == DType::FP8E4M3 ? attention::KvFormat::FP8E4M3 : attention::KvFormat::Plain;
+  base.k_scale = cache.k_scale;
+  base.v_scale = cache.v_scale;
   // Packed: the rotated q lives in scratch, whose address is known only at launch. Until then q
   // points at the packed input, which is as aligned: workspace_bytes() validates its parameters
   // and answers 0 for a null q, which would size the split-K partials at nothing.
@@ -216,7 +252,7 @@ Launch bind_attention(const OpView& v, bool packed) {
   base.num_heads = static_cast<int>(v.attr("numHeads"));
   base.num_kv_heads = static_cast<int>(v.attr("numKvHeads"));
   base.head_dim = static_cast<int>(v.attr("headDim"));
-  base.block_size = static_cast<int>(v.fixed(cache, 1));
+  base.block_size = static_cast<int>(v.fixed(cache_desc, 1));
   base.scale = static_cast<float>(v.attr("scale"));
   base.sliding_window = static_cast<int>(v.attr("slidingWindow"));
   const void* in0 = v.in_ptr(0);
@@ -224,7 +260,7 @@ Launch bind_attention(const OpView& v, bool packed) {
   const void* in2 = v.in_ptr(2);
   const auto* slots = static_cast<const int32_t*>(v.in_ptr(5));
   const int row_width = base.num_kv_heads * base.head_dim;
-  const int64_t num_slots = numel(cache, ex.max_dims()) / row_width;
+  cache.num_slots = numel(cache_desc, ex.max_dims()) / row_width;
   const int half = packed ? static_cast<int>(v.fixed(v.in(2), 0)) : 0;
 
   // Scratch for the largest step this plan allows, both as a prefill (long queries) and as a
@@ -258,16 +294,14 @@ Launch bind_attention(const OpView& v, bool packed) {
       p.max_query_len = std::max(longest, 1);
       p.max_context_len = std::max(max_of(ex.host_input(lens_id), p.num_seqs), 1);
     }
-    void* k_cache = const_cast<void*>(p.k_cache);
-    void* v_cache = const_cast<void*>(p.v_cache);
     auto* scratch = static_cast<uint8_t*>(ex.scratch_for(q_bytes + attention::workspace_bytes(p)));
     cudaError_t status;
     if (packed) {
       p.q = scratch;
-      status = rope::qkv_to_cache(dtype, in0, static_cast<const int32_t*>(in1), static_cast<const float*>(in2), slots, scratch, k_cache,
-                                  v_cache, p.num_tokens, p.num_heads, p.num_kv_heads, p.head_dim, half, num_slots, s.stream);
+      status = rope::qkv_to_cache(dtype, in0, static_cast<const int32_t*>(in1), static_cast<const float*>(in2), slots, scratch, cache,
+                                  p.num_tokens, p.num_heads, p.num_kv_heads, p.head_dim, half, s.stream);
     } else {
-      status = kv_write::launch(dtype, in1, in2, slots, k_cache, v_cache, p.num_tokens, row_width, num_slots, s.stream);
+      status = kv_write::launch(dtype, in1, in2, slots, cache, p.num_tokens, row_width, s.stream);
     }
     if (status != cudaSuccess || p.num_tokens == 0) return status;
     return attention::launch(p, scratch + q_bytes, s.stream);

@@ -74,8 +74,8 @@ const SUPPORTED_OPS: ReadonlySet<OpKind> = new Set([
 
 /**
  * Runs plans on an NVIDIA GPU through the native addon: activations in f32 (exact) or bf16
- * (fast), weights stored in the activation dtype (converted on the device at load), one native
- * call per step, CUDA graphs for steps marked `graph`.
+ * (fast), weights stored in the activation dtype (converted on the device at load), KV caches in
+ * the activation dtype or fp8e4m3, one native call per step, CUDA graphs for steps marked `graph`.
  */
 export class CudaBackend implements Backend {
   readonly name = 'cuda';
@@ -92,7 +92,8 @@ export class CudaBackend implements Backend {
     return [...op.inputs, ...op.outputs].every((id) => {
       const v = plan.values[id]!;
       if (v.format) return op.op === 'linear' && id === op.inputs[1] && supportsFormat(v);
-      return v.dtype === 'f32' || v.dtype === 'bf16' || v.dtype === 'i32';
+      const fp8Cache = v.kind === 'state' && v.dtype === 'fp8e4m3'; // an attention op's KV cache
+      return v.dtype === 'f32' || v.dtype === 'bf16' || v.dtype === 'i32' || fp8Cache;
     });
   }
 

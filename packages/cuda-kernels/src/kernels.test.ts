@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ReferenceBackend } from '@ignis/tensor';
 import { describe, expect, it } from 'vitest';
+import { ATTENTION_CASES } from '../kernels/attention/attention.cases.js';
 import { CudaBackend, probeCuda } from './cuda-backend.js';
 import type { FloatDType } from './harness/case.js';
 import { ALL_CASES } from './harness/cases.js';
@@ -29,6 +31,18 @@ describe('the CUDA addon', () => {
   it.runIf(!probe.available)('refuses to construct a CUDA backend, naming the cause', () => {
     expect(() => new CudaBackend()).toThrow(/the CUDA backend is not available: /);
   });
+});
+
+// Without a GPU, CI still builds the attention cases small enough for the reference backend (at
+// most 8 blocks per sequence) and runs them on it, on both sides of the harness's comparison: a
+// case that breaks the op contract (the fp8 caches' attributes, say) fails here, not on the GPU.
+describe('attention cases on the reference backend', () => {
+  for (const c of ATTENTION_CASES.filter((k) => (k.maxDims.MB ?? 0) <= 8)) {
+    it(c.name, async () => {
+      const result = await runCase(c, 'f32', new ReferenceBackend(), 7);
+      expect(result.checks.filter((k) => !k.pass)).toEqual([]);
+    });
+  }
 });
 
 // Every kernel's cases against the reference backend; they need a GPU, so CI (which has none)

@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { CudaBackend } from '@ignis/cuda-kernels';
 import { KvCacheManager } from '@ignis/kv-cache';
-import { type ModelSpec, TOP_LOGPROBS_DIM, buildModelGraph, checkFiniteWeights, checkWeights, openModel } from '@ignis/models';
-import { type QuantizationMethod, describeWeights, planQuantization } from '@ignis/quantization';
+import { type ModelSource, type ModelSpec, TOP_LOGPROBS_DIM, buildModelGraph, checkFiniteWeights, checkWeights, openModel } from '@ignis/models';
+import { type KvCacheScales, type QuantizationMethod, describeWeights, planQuantization, readKvCacheScales } from '@ignis/quantization';
 import { Scheduler } from '@ignis/scheduler';
 import { DEFAULT_PASSES, type DType, type Graph, compile, completionSeed, dtypeBytes, evalNumel, weightCompanions } from '@ignis/tensor';
 import { AsyncQueue } from './async-queue.js';
@@ -176,7 +176,8 @@ export class LLM {
     try {
       const spec = model.spec;
       const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
-      const graph = buildModelGraph(spec, { activationDtype: placement.dtype, weightDtype: placement.dtype, blockSize, sample: true });
+      const kvCache = await kvCacheOf(options.kvCacheDtype ?? 'auto', placement.dtype, model.weights, spec.numLayers);
+      const graph = buildModelGraph(spec, { activationDtype: placement.dtype, weightDtype: placement.dtype, blockSize, sample: true, ...kvCache });
       const quantization = planQuantization({
         checkpointConfig: spec.quantizationConfig,
         where: model.synthetic ? location : 'config.json',
@@ -190,7 +191,7 @@ export class LLM {
         maxNumSeqs,
         kvCacheBytes: options.kvCacheBytes ?? kvBudget(placement, quantized, maxNumBatchedTokens, maxNumSeqs, options.gpuMemoryUtilization ?? 0.9),
         maxModelLen: options.maxModelLen,
-        dtype: placement.dtype,
+        dtype: kvCache.kvCacheDtype,
       });
       const maxPenaltyTokens = Math.min(MAX_PENALTY_TOKENS, maxNumSeqs * cache.maxModelLen);
       const maxDims = { T: maxNumBatchedTokens, S: maxNumSeqs, R: maxNumSeqs, MB: cache.maxBlocksPerSeq, P: maxPenaltyTokens, [TOP_LOGPROBS_DIM]: MAX_TOP_LOGPROBS };
@@ -367,6 +368,21 @@ function assemble(requestId: string, promptIds: readonly number[], outcomes: rea
     timeToFirstTokenMs: metrics[0]!.timeToFirstTokenMs,
     totalMs: Math.max(...metrics.map((m) => m.totalMs)),
   };
+}
+
+/** The KV cache's dtype and, for FP8, each layer's scales from the checkpoint (1.0 where it has none). */
+async function kvCacheOf(
+  requested: KvCacheDtype,
+  activations: DType,
+  weights: ModelSource['weights'],
+  numLayers: number,
+): Promise<{ kvCacheDtype: DType; kvCacheScales?: KvCacheScales[] }> {
+  if (!KV_CACHE_DTYPES.includes(requested)) {
+    throw new InvalidParameterError('kvCacheDtype', `kvCacheDtype must be one of ${KV_CACHE_DTYPES.join(', ')}, got ${JSON.stringify(requested)}`);
+  }
+  if (requested === 'auto') return { kvCacheDtype: activations };
+  // The scales are checkpoint tensors: any graph serves to ask the source for them.
+  return { kvCacheDtype: 'fp8e4m3', kvCacheScales: await readKvCacheScales(weights({ name: 'kv-scales', values: [], ops: [], outputs: {} }), numLayers) };
 }
 
 function positive(name: string, value: number): number {

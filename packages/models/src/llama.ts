@@ -1,4 +1,4 @@
-import { type DType, type Graph, GraphBuilder, type Value } from '@ignis/tensor';
+import { type DType, type Graph, GraphBuilder, GraphError, type Value } from '@ignis/tensor';
 import { ropeInverseFrequencies } from './rope.js';
 import type { ModelSpec } from './spec.js';
 
@@ -68,6 +68,16 @@ export interface GraphOptions {
   /** Tokens per KV-cache block. */
   readonly blockSize: number;
   /**
+   * The KV caches' dtype (default: the activation dtype). `fp8e4m3` stores each K/V element as
+   * e4m3(x / scale) with the layer's scales from `kvCacheScales` (vLLM's `--kv-cache-dtype fp8`).
+   */
+  readonly kvCacheDtype?: DType;
+  /**
+   * Per layer, the fp8 KV cache's K and V scales (a checkpoint's `k_scale`/`v_scale`); one entry
+   * per layer. Default: all 1. A float cache takes none but 1.
+   */
+  readonly kvCacheScales?: readonly { readonly k: number; readonly v: number }[];
+  /**
    * End in sampling: penalties, the top logprobs and the `sample` op after the LM head, outputs
    * `tokens`, `logprobs`, `top_tokens` and `top_logprobs` (the logits are then consumed in place
    * and not an output). Without it the graph outputs `logits`.
@@ -85,6 +95,11 @@ export function buildLlamaGraph(spec: ModelSpec, options: GraphOptions): Graph {
   const b = new GraphBuilder(spec.architecture);
   const act = options.activationDtype;
   const wdt = options.weightDtype ?? spec.dtype;
+  const cacheDtype = options.kvCacheDtype ?? act;
+  const cacheScales = options.kvCacheScales;
+  if (cacheScales && cacheScales.length !== spec.numLayers) {
+    throw new GraphError(`kvCacheScales has ${cacheScales.length} entries; the model has ${spec.numLayers} layers (one {k, v} per layer)`);
+  }
   const { hiddenSize: H, headDim: D, numHeads, numKvHeads, intermediateSize: I } = spec;
   const weight = (name: string, shape: number[]): Value => b.weight(name, wdt, shape);
   const linear = (name: string, x: Value, prefix: string, outFeatures: number, inFeatures: number, bias: boolean): Value =>
@@ -115,14 +130,22 @@ export function buildLlamaGraph(spec: ModelSpec, options: GraphOptions): Graph {
         q: b.rope(`l${i}.q_rot`, q, positions, ropeFreq, numHeads, D),
         k: b.rope(`l${i}.k_rot`, k, positions, ropeFreq, numKvHeads, D),
         v,
-        kCache: b.state(`l${i}.k_cache`, act, cacheShape),
-        vCache: b.state(`l${i}.v_cache`, act, cacheShape),
+        kCache: b.state(`l${i}.k_cache`, cacheDtype, cacheShape),
+        vCache: b.state(`l${i}.v_cache`, cacheDtype, cacheShape),
         slotMapping,
         blockTables,
         seqLens,
         queryStart,
       },
-      { numHeads, numKvHeads, headDim: D, scale: 1 / Math.sqrt(D), slidingWindow: spec.slidingWindows[i] ?? null },
+      {
+        numHeads,
+        numKvHeads,
+        headDim: D,
+        scale: 1 / Math.sqrt(D),
+        slidingWindow: spec.slidingWindows[i] ?? null,
+        kScale: cacheScales?.[i]!.k,
+        vScale: cacheScales?.[i]!.v,
+      },
     );
     const o = linear(`l${i}.o`, attention, `${p}.self_attn.o_proj`, H, numHeads * D, spec.oBias);
     h = b.add(`l${i}.attn_residual`, h, o);

@@ -12,6 +12,8 @@ interface Scenario {
   seqs: number[][];
   /** paged_attention_qkv: packed q|k|v rows, rotated by position inside the op. */
   packed?: boolean;
+  /** An fp8e4m3 KV cache with these scales (else the activation dtype's). */
+  fp8?: { kScale: number; vScale: number };
 }
 
 /**
@@ -30,8 +32,8 @@ function attentionCase(name: string, s: Scenario): OpCase {
     kernel: 'attention',
     name: `${s.packed ? 'paged_attention_qkv' : 'paged_attention'} ${name}`,
     build: (b, dtype) => {
-      const cache = (n: string) => b.state(n, dtype, ['NB', s.blockSize, s.kvHeads, s.headDim]);
-      const attrs = { numHeads: s.heads, numKvHeads: s.kvHeads, headDim: s.headDim, scale: 1 / Math.sqrt(s.headDim), slidingWindow: s.window };
+      const cache = (n: string) => b.state(n, s.fp8 ? 'fp8e4m3' : dtype, ['NB', s.blockSize, s.kvHeads, s.headDim]);
+      const attrs = { numHeads: s.heads, numKvHeads: s.kvHeads, headDim: s.headDim, scale: 1 / Math.sqrt(s.headDim), slidingWindow: s.window, ...s.fp8 };
       const metadata = [
         cache('k_cache'),
         cache('v_cache'),
@@ -104,11 +106,14 @@ function attentionCase(name: string, s: Scenario): OpCase {
       }
       return result;
     },
-    tolerance: { f32: 1e-5, bf16: 2e-2 },
+    // fp8 packed, f32: a rotated k within an f32 ulp of an e4m3 rounding midpoint may round the
+    // other way on the GPU (sincosf vs Math.sin), a 6% change of one element of one key.
+    tolerance: { f32: s.fp8 && s.packed ? 1e-4 : 1e-5, bf16: 2e-2 },
   };
 }
 
 const gqa = { heads: 8, kvHeads: 2, blockSize: 16, window: null };
+const fp8Scales = { kScale: 1 / 480, vScale: 0.05 };
 
 export const ATTENTION_CASES: OpCase[] = [
   attentionCase('prefill then decode, GQA 4, d=64', { ...gqa, headDim: 64, seqs: [[5, 1, 1], [17, 1, 1], [1, 1, 1], [40, 1, 1]] }),
@@ -121,4 +126,11 @@ export const ATTENTION_CASES: OpCase[] = [
   attentionCase('packed, chunked prefill and decode, d=128', { ...gqa, headDim: 128, packed: true, seqs: [[30, 1, 1], [0, 20, 1], [3, 3, 3]] }),
   attentionCase('packed, long decode context 600 (split-K), d=128', { ...gqa, headDim: 128, packed: true, seqs: [[300, 300, 1, 1], [0, 257, 1, 1]] }),
   attentionCase('packed, MQA window 8, d=32', { heads: 4, kvHeads: 1, headDim: 32, blockSize: 16, window: 8, packed: true, seqs: [[37, 1], [12, 5]] }),
+  // fp8e4m3 caches: |k| > 448 / 480 saturates; |v| < 0.05 * 2^-6 is subnormal in e4m3.
+  attentionCase('fp8 cache, prefill then decode, GQA 4, d=64', { ...gqa, headDim: 64, fp8: fp8Scales, seqs: [[5, 1, 1], [17, 1, 1], [40, 1, 1]] }),
+  attentionCase('fp8 cache, chunked prefill mixed with decode, d=128', { ...gqa, headDim: 128, fp8: fp8Scales, seqs: [[30, 1, 1], [0, 20, 1], [16, 16, 1]] }),
+  attentionCase('fp8 cache (scales 1), MQA window 8, d=32', { heads: 4, kvHeads: 1, headDim: 32, blockSize: 16, window: 8, fp8: { kScale: 1, vScale: 1 }, seqs: [[37, 1], [12, 5]] }),
+  attentionCase('fp8 cache, long decode context 600 (split-K), d=128', { ...gqa, headDim: 128, fp8: fp8Scales, seqs: [[300, 300, 1], [0, 257, 1]] }),
+  attentionCase('packed, fp8 cache, chunked prefill and decode, d=128', { ...gqa, headDim: 128, packed: true, fp8: fp8Scales, seqs: [[30, 1, 1], [0, 20, 1], [3, 3, 3]] }),
+  attentionCase('packed, fp8 cache, long decode context 600 (split-K), GQA 8, d=128', { heads: 8, kvHeads: 1, headDim: 128, blockSize: 16, window: null, packed: true, fp8: fp8Scales, seqs: [[300, 300, 1, 1], [0, 257, 1, 1]] }),
 ];

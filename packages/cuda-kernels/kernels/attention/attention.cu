@@ -1,6 +1,7 @@
 // Entry points of the attention kernels: validation and dispatch.
 //   dtype BF16 and max_query_len > 1  -> flash_prefill.cu (tensor cores, FlashAttention-2 style)
-//   otherwise (all decode steps, every F32 step) -> paged_attention.cu (CUDA cores, flash-decoding)
+//   BF16 decode over an fp8 cache, head_dim 64/128 -> paged_decode_mma.cu (tensor cores)
+//   otherwise (other decode steps, every F32 step) -> paged_attention.cu (CUDA cores, flash-decoding)
 #include <atomic>
 #include <cmath>
 
@@ -43,6 +44,9 @@ cudaError_t validate(const Params& p) {
   if (!is_pow2(p.block_size) || p.block_size > 1024) return bad;
   if (p.sliding_window < 0 || p.max_query_len < 1 || p.max_context_len < 1) return bad;
   if (!std::isfinite(p.scale)) return bad;
+  if (p.kv_format != KvFormat::Plain && p.kv_format != KvFormat::FP8E4M3) return bad;
+  if (p.kv_format == KvFormat::Plain && (p.k_scale != 1.f || p.v_scale != 1.f)) return bad;  // a plain cache is not scaled
+  if (!(std::isfinite(p.k_scale) && p.k_scale > 0.f && std::isfinite(p.v_scale) && p.v_scale > 0.f)) return bad;
   if (p.num_tokens == 0) return cudaSuccess;  // nothing to read or write
   if (p.q == nullptr || p.out == nullptr || !aligned16(p.q) || !aligned16(p.out)) return bad;
   if (p.num_seqs > 0) {

@@ -1,17 +1,25 @@
 #pragma once
-// Ignis attention kernels: paged causal attention over a block-table KV cache.
-// Semantics: see NOTES.md (identical to packages/tensor/src/reference/kernels/attention.ts,
-// except that this kernel does not write the new K/V rows: they are in the cache already).
+// Ignis attention kernels: paged causal attention over a block-table KV cache (bf16/f32, or fp8
+// e4m3 with per-layer scales). Semantics: see NOTES.md (identical to
+// packages/tensor/src/reference/kernels/attention.ts, except that this kernel does not write the
+// new K/V rows: they are in the cache already).
 #include <cstddef>
 #include <cstdint>
 #include <cuda_runtime.h>
 
 namespace ignis::attention {
 
-enum class DType { F32, BF16 };  // element type of q, k_cache, v_cache, out (bf16 = __nv_bfloat16)
+enum class DType { F32, BF16 };  // element type of q and out, and of a plain cache (bf16 = __nv_bfloat16)
+
+// What k_cache and v_cache hold: elements of `dtype` (Plain), or e4m3 codes (one byte each) of
+// x / scale, read as code * scale (k_scale for K, v_scale for V; both 1 for a Plain cache).
+enum class KvFormat { Plain, FP8E4M3 };
 
 struct Params {
   DType dtype;
+  KvFormat kv_format = KvFormat::Plain;
+  float k_scale = 1.f;
+  float v_scale = 1.f;
   const void* q;
   const void* k_cache;
   const void* v_cache;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CPU emulation of paged_attention.cu and flash_prefill.cu (index math only).
+"""CPU emulation of paged_attention.cu, paged_decode_mma.cu and flash_prefill.cu (index math only).
 
 A line-by-line port of the two kernels' thread/lane/fragment index computations, run over every
 block of the grid with the warp primitives implemented from their PTX ISA definitions
@@ -30,16 +30,57 @@ def f32(x):
     return np.float32(x)
 
 
+def f16(x):
+    """Round to f16 (nearest even), returned as float32."""
+    return np.asarray(x, np.float32).astype(np.float16).astype(np.float32)
+
+
+def e4m3_decode(codes):
+    """e4m3 codes (uint8) -> float32 values, from the format's definition (no NaN codes are used here)."""
+    c = np.asarray(codes, np.int64)
+    sign = np.where(c & 0x80, -1.0, 1.0)
+    e = (c >> 3) & 15
+    m = c & 7
+    return (sign * np.where(e == 0, m * 2.0**-9, (8 + m) * 2.0 ** (e - 10))).astype(np.float32)
+
+
+def e4m3x2_to_f16x2(words):
+    """cvt.rn.f16x2.e4m3x2 of the low 16 bits of each uint32: [..., 2] values (low byte first)."""
+    w = np.asarray(words, np.uint64)
+    return np.stack([e4m3_decode(w & 0xFF), e4m3_decode((w >> 8) & 0xFF)], -1)
+
+
+def byte_perm(x, y, sel):
+    """__byte_perm (prmt.b32 default mode): byte i of the result = byte sel[i] of {y:x}."""
+    x = np.asarray(x, np.uint64)
+    y = np.asarray(y, np.uint64)
+    src = [(x >> (8 * i)) & 0xFF for i in range(4)] + [(y >> (8 * i)) & 0xFF for i in range(4)]
+    out = np.zeros_like(x)
+    for i in range(4):
+        out |= src[(sel >> (4 * i)) & 7] << (8 * i)
+    return out
+
+
+def words(byte_rows):
+    """[..., 4n] uint8 -> [..., n] little-endian uint32 words (as uint64)."""
+    b = np.asarray(byte_rows, np.uint64)
+    return b[..., 0::4] | (b[..., 1::4] << 8) | (b[..., 2::4] << 16) | (b[..., 3::4] << 24)
+
+
 # ----------------------------------------------------------------------------------------------
 # Problem setup shared by both emulations
 # ----------------------------------------------------------------------------------------------
 
 
 class Problem:
-    def __init__(self, seqs, H, KVH, D, bs, window, lead=0, pad=0, extra=0, seed=0, dtype="bf16"):
+    """kv="fp8": the caches hold random finite e4m3 codes (k8, v8); kcode/vcode are their values and
+    k/v (what attention must read, for the reference) are kcode * k_scale and vcode * v_scale."""
+
+    def __init__(self, seqs, H, KVH, D, bs, window, lead=0, pad=0, extra=0, seed=0, dtype="bf16", kv="plain"):
         rng = np.random.default_rng(seed)
         self.H, self.KVH, self.D, self.bs, self.window = H, KVH, D, bs, window
         self.dtype = dtype
+        self.kv = kv
         ns = len(seqs)
         max_ctx = max([c for c, _ in seqs] + [1])
         self.mbps = (max_ctx + extra + bs - 1) // bs
@@ -66,6 +107,16 @@ class Problem:
         self.k = rnd(rng.uniform(-1, 1, (self.num_blocks * bs, KVH * D)).astype(np.float32))
         self.v = rnd(rng.uniform(-1, 1, (self.num_blocks * bs, KVH * D)).astype(np.float32))
         self.scale = f32(1.0 / math.sqrt(D))
+        self.k_scale = self.v_scale = f32(1.0)
+        self.kcode, self.vcode = self.k, self.v
+        if kv == "fp8":
+            finite = np.array([c for c in range(256) if c & 0x7F != 0x7F], np.uint8)
+            self.k8 = rng.choice(finite, (self.num_blocks * bs, KVH * D))
+            self.v8 = rng.choice(finite, (self.num_blocks * bs, KVH * D))
+            self.kcode, self.vcode = e4m3_decode(self.k8), e4m3_decode(self.v8)
+            self.k_scale, self.v_scale = f32(1 / 448), f32(0.01)
+            self.k = (self.kcode.astype(np.float64) * float(self.k_scale)).astype(np.float32)
+            self.v = (self.vcode.astype(np.float64) * float(self.v_scale)).astype(np.float32)
 
     def reference(self):
         H, KVH, D, bs = self.H, self.KVH, self.D, self.bs
@@ -172,13 +223,18 @@ KBM = 64
 KTHREADS = 128
 
 
-def prefill_cfg(D, HP):
+def prefill_cfg(D, HP, FP8=False):
     BN = 32 if (D > 128 or (HP == 2 and D == 128)) else 64
     LDS = D + 8
     CPR = D // 8
     RPP = KTHREADS // CPR
-    return dict(BN=BN, LDS=LDS, CPR=CPR, RPP=RPP, Q_PASSES=KBM // RPP, KV_PASSES=BN // RPP, KSTEPS=D // 16,
-                NT_S=BN // 8, KSTEPS_PV=BN // 16, NT_O=D // 8, Q_IN_REGS=(D <= 128 and HP == 1))
+    KV_CE = 16 if FP8 else 8
+    KV_CPR = D // KV_CE
+    KV_CHUNKS = BN * KV_CPR
+    return dict(BN=BN, LDS=LDS, CPR=CPR, RPP=RPP, Q_PASSES=KBM // RPP, KSTEPS=D // 16,
+                NT_S=BN // 8, KSTEPS_PV=BN // 16, NT_O=D // 8, Q_IN_REGS=(D <= 128 and HP == 1),
+                KV_CE=KV_CE, KV_CPR=KV_CPR, KV_CHUNKS=KV_CHUNKS, KV_ITERS=(KV_CHUNKS + KTHREADS - 1) // KTHREADS,
+                KV_PARTIAL=KV_CHUNKS % KTHREADS != 0, KV_STAGES=1 if FP8 else 2)
 
 
 def prefill_heads_per_block(P, override_hp):
@@ -190,11 +246,13 @@ def prefill_heads_per_block(P, override_hp):
 def emulate_prefill(P, override_hp=0):
     D, H, KVH = P.D, P.H, P.KVH
     HP = prefill_heads_per_block(P, override_hp)
-    c = prefill_cfg(D, HP)
+    FP8 = P.kv == "fp8"
+    c = prefill_cfg(D, HP, FP8)
     BN, LDS, CPR, RPP = c["BN"], c["LDS"], c["CPR"], c["RPP"]
+    KV_CE, KV_CPR, KV_ITERS = c["KV_CE"], c["KV_CPR"], c["KV_ITERS"]
     out = np.full((P.num_tokens, H * D), np.nan, np.float32)
     nchunks = (P.num_tokens + KBM - 1) // KBM
-    scale_log2 = f32(P.scale * f32(LOG2E))
+    scale_log2 = f32(f32(P.scale * f32(LOG2E)) * P.k_scale)
     written = np.zeros(out.shape, np.int64)
 
     def zero_rows(h0, rs, re):
@@ -239,8 +297,10 @@ def emulate_prefill(P, override_hp=0):
 
         # shared memory (elements)
         sQ = np.zeros(HP * KBM * LDS, np.float32)
-        sK = np.zeros(2 * BN * LDS, np.float32)
-        sV = np.zeros(2 * BN * LDS, np.float32)
+        sK = np.full(c["KV_STAGES"] * BN * LDS, np.nan, np.float32)
+        sV = np.full(c["KV_STAGES"] * BN * LDS, np.nan, np.float32)
+        s8K = np.full(2 * BN * D, np.nan, np.float32)  # FP8 staging (code values: the conversion is exact)
+        s8V = np.full(2 * BN * D, np.nan, np.float32)
         for tid in range(KTHREADS):  # Q loads
             ld_row, ld_c = tid // CPR, tid % CPR
             for hp in range(HP):
@@ -250,29 +310,49 @@ def emulate_prefill(P, override_hp=0):
                     col = (h0 + hp) * D + ld_c * 8
                     sQ[dst:dst + 8] = P.q[r0 + row, col:col + 8] if row < m else 0
 
-        phys = np.zeros((KTHREADS, c["KV_PASSES"]), np.int64)  # per-thread registers, fetched a tile ahead
+        phys = np.zeros((KTHREADS, KV_ITERS), np.int64)  # per-thread registers, fetched a tile ahead
+
+        def kv_last_pass(tid):
+            return not c["KV_PARTIAL"] or tid + (KV_ITERS - 1) * KTHREADS < c["KV_CHUNKS"]
 
         def fetch_phys(kt):
             for tid in range(KTHREADS):
-                ld_row = tid // CPR
-                for i in range(c["KV_PASSES"]):
-                    key = kt * BN + i * RPP + ld_row
+                kv_row = tid // KV_CPR
+                for i in range(KV_ITERS):
+                    key = kt * BN + i * (KTHREADS // KV_CPR) + kv_row
                     phys[tid, i] = int(P.bt[s * P.mbps + (key // P.bs)]) if key < kend else -1
+
+        def thread_chunks(tid):
+            """(pass, tile row, column) of each K/V chunk thread `tid` moves."""
+            kv_row, kv_col = tid // KV_CPR, (tid % KV_CPR) * KV_CE
+            for i in range(KV_ITERS):
+                if i == KV_ITERS - 1 and not kv_last_pass(tid):
+                    break
+                yield i, i * (KTHREADS // KV_CPR) + kv_row, kv_col
 
         def issue_kv(kt, stage):
             for tid in range(KTHREADS):
-                ld_row, ld_c = tid // CPR, tid % CPR
-                for i in range(c["KV_PASSES"]):
-                    krow = i * RPP + ld_row
+                for i, krow, kv_col in thread_chunks(tid):
                     key = kt * BN + krow
-                    sidx = (stage * BN + krow) * LDS + ld_c * 8
+                    if FP8:
+                        dst_k, dst_v, sidx = s8K, s8V, (stage * BN + krow) * D + kv_col
+                    else:
+                        dst_k, dst_v, sidx = sK, sV, (stage * BN + krow) * LDS + kv_col
                     if phys[tid, i] >= 0:
                         row = phys[tid, i] * P.bs + (key & (P.bs - 1))
-                        sK[sidx:sidx + 8] = P.k[row, kvh * D + ld_c * 8:kvh * D + ld_c * 8 + 8]
-                        sV[sidx:sidx + 8] = P.v[row, kvh * D + ld_c * 8:kvh * D + ld_c * 8 + 8]
+                        cols = slice(kvh * D + kv_col, kvh * D + kv_col + KV_CE)
+                        dst_k[sidx:sidx + KV_CE] = P.kcode[row, cols]
+                        dst_v[sidx:sidx + KV_CE] = P.vcode[row, cols]
                     else:
-                        sK[sidx:sidx + 8] = 0
-                        sV[sidx:sidx + 8] = 0
+                        dst_k[sidx:sidx + KV_CE] = 0
+                        dst_v[sidx:sidx + KV_CE] = 0
+
+        def convert_kv(stage):  # FP8: each thread its own chunks, into the one bf16 stage
+            for tid in range(KTHREADS):
+                for _, krow, kv_col in thread_chunks(tid):
+                    sidx = (stage * BN + krow) * D + kv_col
+                    sK[krow * LDS + kv_col:krow * LDS + kv_col + 16] = s8K[sidx:sidx + 16]
+                    sV[krow * LDS + kv_col:krow * LDS + kv_col + 16] = s8V[sidx:sidx + 16]
 
         kt_lo, kt_hi = klo // BN, khi // BN
         warps = []
@@ -305,6 +385,11 @@ def emulate_prefill(P, override_hp=0):
         for kt in range(kt_lo, kt_hi + 1):
             stage = (kt - kt_lo) & 1
             # (on the GPU tile kt+1 loads into stage^1 during this iteration; emulated at its end)
+            if FP8:
+                sK[:] = np.nan  # the bf16 tile holds only what this tile's conversion writes
+                sV[:] = np.nan
+                convert_kv(stage)
+            kv_stage = 0 if FP8 else stage
             kbase = kt * BN
             for W in warps:
                 sQ_warp = (W["wr0"] * LDS + a_off) * 2
@@ -312,8 +397,8 @@ def emulate_prefill(P, override_hp=0):
                     W["qf"] = [ldmatrix_x4(sQ, sQ_warp + ks * 32) for ks in range(c["KSTEPS"])]
                 if not (W["active"] and kbase <= W["w_hi"] and kbase + BN - 1 >= W["w_lo"]):
                     continue
-                sK_st = stage * BN * LDS * 2
-                sV_st = stage * BN * LDS * 2
+                sK_st = kv_stage * BN * LDS * 2
+                sV_st = kv_stage * BN * LDS * 2
                 sacc = np.zeros((HP, c["NT_S"], 32, 4), np.float32)
                 for ks in range(c["KSTEPS"]):
                     af = [W["qf"][ks] if c["Q_IN_REGS"] else ldmatrix_x4(sQ, sQ_warp + (hp * KBM * LDS) * 2 + ks * 32)
@@ -380,7 +465,7 @@ def emulate_prefill(P, override_hp=0):
                     l = W["l_run"][hp, r].copy()
                     l = l + shfl_xor(l, 1)
                     l = l + shfl_xor(l, 2)
-                    inv.append(np.where(l > 0, 1 / np.where(l > 0, l, 1), 0).astype(np.float32))
+                    inv.append(np.where(l > 0, P.v_scale / np.where(l > 0, l, 1), 0).astype(np.float32))
                 base = (hp * KBM + W["wr0"]) * LDS
                 for nt in range(c["NT_O"]):
                     for lane in range(32):
@@ -448,6 +533,72 @@ def paged_cfg(dtype, D, M):
     return dict(VEC=VEC, TPK=TPK, VPT=VPT, EPT=EPT, KPW=KPW, U=U, KEYS_PER_ITER=KWARPS * KPW * U)
 
 
+def decode_buffers(P, npart):
+    """out and the split-K workspace of a decode kernel, poisoned with NaN, and write counters."""
+    out = np.full((P.num_tokens, P.H * P.D), np.nan, np.float32)
+    total = P.num_tokens * P.H * npart
+    ws_acc = np.full((total, P.D), np.nan, np.float32)
+    return (out, np.zeros(out.shape, np.int64), ws_acc, np.full(total, np.nan, np.float32), np.full(total, np.nan, np.float32),
+            np.zeros(total, np.int64))
+
+
+def merge_and_store(P, npart, part, t, h, d, m, l, acc, put, ws):
+    """merge_and_store (attention_internal.cuh): the warps' states (m, l, acc: one per warp) merged,
+    then out[t, h, d] (one partition) or partition `part`'s split-K partial."""
+    mm = m.max()
+    mu = 0.0 if mm == -np.inf else mm
+    f = np.exp2(m - mu)
+    L = (l * f).sum()
+    A = (acc * f).sum()
+    if npart == 1:
+        put(t, h * P.D + d, A / L * P.v_scale if L > 0 else 0.0)
+        return
+    ws_acc, ws_m, ws_l, ws_written = ws
+    pi = (t * P.H + h) * npart + part
+    ws_acc[pi, d] = A * P.v_scale
+    if d == 0:
+        ws_m[pi] = mm
+        ws_l[pi] = L
+        ws_written[pi] += 1
+
+
+def clip_to_partition(kb, ke, part, npart, part_sz):
+    """Keys [kb, ke) cut to split-K partition `part` (the last one is open-ended)."""
+    if npart == 1:
+        return kb, ke
+    ps = part * part_sz
+    return max(kb, ps), (ke if part == npart - 1 else min(ke, ps + part_sz))
+
+
+def combine(P, npart, part_sz, ws_acc, ws_m, ws_l, ws_written, put):
+    """paged_combine_kernel: merges the split-K partials a row's key range intersects."""
+    H, D = P.H, P.D
+    for t in range(P.num_tokens):
+        for h in range(H):
+            lo, hi = 1, 0
+            s = find_seq(P.qs, P.num_seqs, t)
+            if s >= 0:
+                qb, qe = int(P.qs[s]), int(P.qs[s + 1])
+                kend = key_end(P, s)
+                lo, hi = key_range(int(P.seq_lens[s]) - (qe - qb) + (t - qb), P.window, kend)
+            if lo > hi:
+                for d in range(D):
+                    put(t, h * D + d, 0.0)
+                continue
+            pf = min(lo // part_sz, npart - 1)
+            plast = min(hi // part_sz, npart - 1)
+            base = (t * H + h) * npart
+            idx = np.arange(pf, plast + 1) + base
+            assert np.all(ws_written[idx] == 1), "combine reads an unwritten partial"
+            mm = ws_m[idx].max()
+            mu = 0.0 if mm == -np.inf else mm
+            w = np.exp2(ws_m[idx] - mu)
+            L = (ws_l[idx] * w).sum()
+            inv = 1 / L if L > 0 else 0
+            for d in range(D):
+                put(t, h * D + d, (ws_acc[idx, d] * w).sum() * inv)
+
+
 def emulate_paged(P, override=0):
     D, H, KVH = P.D, P.H, P.KVH
     pl = plan_paged(P, override)
@@ -456,14 +607,8 @@ def emulate_paged(P, override=0):
     VEC, TPK, VPT, EPT, KPW, U = c["VEC"], c["TPK"], c["VPT"], c["EPT"], c["KPW"], c["U"]
     hc, chunks, group, rows, npart, part_sz = pl["hc"], pl["chunks"], pl["group"], pl["rows"], pl["np"], pl["partition"]
     direct = npart == 1
-    qscale = f32(P.scale * f32(LOG2E))
-    out = np.full((P.num_tokens, H * D), np.nan, np.float32)
-    written = np.zeros(out.shape, np.int64)
-    total = P.num_tokens * H * npart
-    ws_acc = np.full((total, D), np.nan, np.float32)
-    ws_m = np.full(total, np.nan, np.float32)
-    ws_l = np.full(total, np.nan, np.float32)
-    ws_written = np.zeros(total, np.int64)
+    qscale = f32(f32(P.scale * f32(LOG2E)) * P.k_scale)
+    out, written, ws_acc, ws_m, ws_l, ws_written = decode_buffers(P, npart)
     rnd = bf16 if P.dtype == "bf16" else (lambda a: np.asarray(a, np.float32))
     li = LANES % TPK
     kg = LANES // TPK
@@ -499,12 +644,7 @@ def emulate_paged(P, override=0):
                         v_lo[v], v_hi[v] = key_range(pos0 + r, P.window, kend)
                         if v_lo[v] <= v_hi[v]:
                             blo, bhi = min(blo, v_lo[v]), max(bhi, v_hi[v])
-                kb, ke = blo, bhi + 1
-                if not direct:
-                    ps = part * part_sz
-                    kb = max(kb, ps)
-                    if part != npart - 1:
-                        ke = min(ke, ps + part_sz)
+                kb, ke = clip_to_partition(blo, bhi + 1, part, npart, part_sz)
                 if kb >= ke:
                     if direct:
                         for i in range(M * D):
@@ -549,8 +689,8 @@ def emulate_paged(P, override=0):
                                         row = table[(pos[lane] // P.bs) - b0] * P.bs + (pos[lane] & (P.bs - 1))
                                         for j in range(VPT):
                                             d0 = kvh * D + li[lane] * VEC + j * TPK * VEC
-                                            kf[u, lane, j * VEC:(j + 1) * VEC] = P.k[row, d0:d0 + VEC]
-                                            vf[u, lane, j * VEC:(j + 1) * VEC] = P.v[row, d0:d0 + VEC]
+                                            kf[u, lane, j * VEC:(j + 1) * VEC] = P.kcode[row, d0:d0 + VEC]
+                                            vf[u, lane, j * VEC:(j + 1) * VEC] = P.vcode[row, d0:d0 + VEC]
                             sc = np.zeros((M, U, 32), np.float32)
                             for u in range(U):
                                 for v in range(M):
@@ -616,46 +756,167 @@ def emulate_paged(P, override=0):
                     r, hh = v // hc, v % hc
                     if r >= nrows or hh >= nheads:
                         continue
-                    mm = max(-np.inf, s_m[:, v].max())
-                    mu = 0.0 if mm == -np.inf else mm
-                    f = np.exp2(s_m[:, v] - mu)
-                    L = (s_l[:, v] * f).sum()
-                    A = (s_acc[:, v, d] * f).sum()
-                    t, h = t0 + r, head0 + hh
-                    if direct:
-                        put(t, h * D + d, A / L if L > 0 else 0.0)
-                    else:
-                        pi = (t * H + h) * npart + part
-                        ws_acc[pi, d] = A
-                        if d == 0:
-                            ws_m[pi] = mm
-                            ws_l[pi] = L
-                            ws_written[pi] += 1
-    if not direct:  # combine
-        for t in range(P.num_tokens):
-            for h in range(H):
-                lo, hi = 1, 0
-                s = find_seq(P.qs, P.num_seqs, t)
+                    merge_and_store(P, npart, part, t0 + r, head0 + hh, d, s_m[:, v], s_l[:, v], s_acc[:, v, d], put,
+                                    (ws_acc, ws_m, ws_l, ws_written))
+    if not direct:
+        combine(P, npart, part_sz, ws_acc, ws_m, ws_l, ws_written, put)
+    return out, written
+
+
+# ----------------------------------------------------------------------------------------------
+# paged_decode_mma.cu (bf16 activations, fp8 cache, one query row per sequence)
+# ----------------------------------------------------------------------------------------------
+
+KTILE = 16
+
+
+def mma_rows8(c, a0, a2, b0, b1):
+    """mma_f16_rows8: a0/a2 [32][2] (A rows 8..15 zero), b0/b1 [32][2]."""
+    a = np.zeros((32, 4, 2), np.float32)
+    a[:, 0], a[:, 2] = a0, a2
+    return mma_16816(c, a, b0, b1)
+
+
+def emulate_decode_mma(P, override=0):
+    D, H = P.D, P.H
+    assert P.dtype == "bf16" and P.kv == "fp8" and P.max_query_len == 1 and D in (64, 128)
+    pl = plan_paged(P, override)
+    hc, chunks, group, npart, part_sz = pl["hc"], pl["chunks"], pl["group"], pl["np"], pl["partition"]
+    assert pl["rows"] == 1 and hc <= 8
+    direct = npart == 1
+    qscale = f32(f32(P.scale * f32(LOG2E)) * P.k_scale)
+    KSTEPS, NT_O, V_WORDS, ACC_STRIDE = D // 16, D // 8, D // 32, D + 4
+    out, written, ws_acc, ws_m, ws_l, ws_written = decode_buffers(P, npart)
+
+    def put(t, col, val):
+        out[t, col] = bf16(val)
+        written[t, col] += 1
+
+    def acc_at(d):
+        return d + d // (D // 4)
+
+    def lane_bytes(codes, pos, c1, table, b0, col0, width):
+        """Per lane: `width` code bytes at column col0[lane] of key pos[lane]'s row; 0 past c1."""
+        out_b = np.zeros((32, width), np.uint8)
+        for lane in range(32):
+            if pos[lane] < c1:
+                row = table[(pos[lane] // P.bs) - b0] * P.bs + (pos[lane] & (P.bs - 1))
+                out_b[lane] = codes[row, col0[lane]:col0[lane] + width]
+        return out_b
+
+    for t0 in range(P.num_tokens):
+        for by in range(P.KVH * chunks):
+            kvh, chunk = by // chunks, by % chunks
+            for part in range(npart):
+                head0 = kvh * group + chunk * hc
+                nheads = min(hc, group - chunk * hc)
+                s = find_seq(P.qs, P.num_seqs, t0)
+                kb, ke = 1, 0
                 if s >= 0:
-                    qb, qe = int(P.qs[s]), int(P.qs[s + 1])
+                    qe = int(P.qs[s + 1])
                     kend = key_end(P, s)
-                    lo, hi = key_range(int(P.seq_lens[s]) - (qe - qb) + (t - qb), P.window, kend)
-                if lo > hi:
-                    for d in range(D):
-                        put(t, h * D + d, 0.0)
+                    kb, hi = key_range(int(P.seq_lens[s]) - qe + t0, P.window, kend)
+                    kb, ke = clip_to_partition(kb, hi + 1, part, npart, part_sz)
+                if kb >= ke:
+                    if direct:
+                        for i in range(nheads * D):
+                            put(t0, head0 * D + i, 0.0)
                     continue
-                pf = min(lo // part_sz, npart - 1)
-                plast = min(hi // part_sz, npart - 1)
-                base = (t * H + h) * npart
-                idx = np.arange(pf, plast + 1) + base
-                assert np.all(ws_written[idx] == 1), "combine reads an unwritten partial"
-                mm = ws_m[idx].max()
-                mu = 0.0 if mm == -np.inf else mm
-                w = np.exp2(ws_m[idx] - mu)
-                L = (ws_l[idx] * w).sum()
-                inv = 1 / L if L > 0 else 0
-                for d in range(D):
-                    put(t, h * D + d, (ws_acc[idx, d] * w).sum() * inv)
+                # Q A fragments: lane (g, t): head g, dims t*D/4 + 4ks + {0,1} (a0), {2,3} (a2), in f16
+                qa0 = np.zeros((KSTEPS, 32, 2), np.float32)
+                qa2 = np.zeros((KSTEPS, 32, 2), np.float32)
+                for lane in range(32):
+                    g, t = lane >> 2, lane & 3
+                    if g < nheads:
+                        base_col = (head0 + g) * D + t * (D // 4)
+                        for ks in range(KSTEPS):
+                            qa0[ks, lane] = f16(P.q[t0, base_col + 4 * ks:base_col + 4 * ks + 2])
+                            qa2[ks, lane] = f16(P.q[t0, base_col + 4 * ks + 2:base_col + 4 * ks + 4])
+                warps = [dict(o=np.zeros((NT_O, 32, 4), np.float32), m=np.full(32, -np.inf, np.float32),
+                              l=np.zeros(32, np.float32)) for _ in range(KWARPS)]
+                kcol0 = kvh * D + TQ * (D // 4)
+                vcol0 = kvh * D + G * (D // 8)
+                c0 = kb
+                while c0 < ke:
+                    c1 = min(ke, c0 + KTABLE_CHUNK)
+                    b0 = c0 // P.bs
+                    nb = (c1 - 1) // P.bs - b0 + 1
+                    table = [int(P.bt[s * P.mbps + b0 + i]) for i in range(nb)]
+                    for warp in range(KWARPS):
+                        W = warps[warp]
+                        base = c0 + warp * KTILE
+                        while base < c1:
+                            kw = [words(lane_bytes(P.k8, base + 8 * j + G, c1, table, b0, kcol0, D // 4)) for j in range(2)]
+                            vw = [words(lane_bytes(P.v8, base + 2 * TQ + (i & 1) + 8 * (i >> 1), c1, table, b0, vcol0, D // 8))
+                                  for i in range(4)]
+                            sc = []
+                            for j in range(2):
+                                acc = np.zeros((32, 4), np.float32)
+                                for ks in range(KSTEPS):
+                                    acc = mma_rows8(acc, qa0[ks], qa2[ks], e4m3x2_to_f16x2(kw[j][:, ks]),
+                                                    e4m3x2_to_f16x2(kw[j][:, ks] >> 16))
+                                sc.append(acc)
+                            mx = np.full(32, -np.inf, np.float32)
+                            for j in range(2):
+                                for i in range(2):
+                                    kp = base + 8 * j + 2 * TQ + i
+                                    sc[j][:, i] = np.where(kp < c1, sc[j][:, i] * qscale, np.float32(-np.inf))
+                                    mx = np.maximum(mx, sc[j][:, i])
+                            mx = np.maximum(mx, shfl_xor(mx, 1))
+                            mx = np.maximum(mx, shfl_xor(mx, 2))
+                            mn = np.maximum(W["m"], mx)
+                            mu = safe_max(mn)
+                            alpha = np.exp2(W["m"] - mu).astype(np.float32)
+                            W["m"] = mn
+                            psum = np.zeros(32, np.float32)
+                            for j in range(2):
+                                for i in range(2):
+                                    sc[j][:, i] = np.exp2(sc[j][:, i] - mu)
+                                    psum += sc[j][:, i]
+                            W["l"] = W["l"] * alpha + psum
+                            W["o"][:, :, 0] *= alpha
+                            W["o"][:, :, 1] *= alpha
+                            pa0 = f16(sc[0][:, 0:2])
+                            pa2 = f16(sc[1][:, 0:2])
+                            for w in range(V_WORDS):
+                                lo01 = byte_perm(vw[0][:, w], vw[1][:, w], 0x5140)
+                                hi01 = byte_perm(vw[0][:, w], vw[1][:, w], 0x7362)
+                                lo89 = byte_perm(vw[2][:, w], vw[3][:, w], 0x5140)
+                                hi89 = byte_perm(vw[2][:, w], vw[3][:, w], 0x7362)
+                                for jj, (x, y) in enumerate([(lo01, lo89), (lo01 >> 16, lo89 >> 16), (hi01, hi89),
+                                                             (hi01 >> 16, hi89 >> 16)]):
+                                    W["o"][4 * w + jj] = mma_rows8(W["o"][4 * w + jj], pa0, pa2, e4m3x2_to_f16x2(x),
+                                                                   e4m3x2_to_f16x2(y))
+                            base += KWARPS * KTILE
+                    c0 += KTABLE_CHUNK
+                s_acc = np.full((KWARPS, 8, ACC_STRIDE), np.nan, np.float32)
+                s_m = np.zeros((KWARPS, 8), np.float32)
+                s_l = np.zeros((KWARPS, 8), np.float32)
+                for warp in range(KWARPS):
+                    W = warps[warp]
+                    lsum = W["l"] + shfl_xor(W["l"], 1)
+                    lsum = lsum + shfl_xor(lsum, 2)
+                    stores = []
+                    for j in range(NT_O):
+                        for lane in range(32):
+                            g, t = lane >> 2, lane & 3
+                            for half in range(2):
+                                a_ = acc_at((2 * t + half) * (D // 8) + j)
+                                s_acc[warp, g, a_] = W["o"][j, lane, half]
+                                stores.append((g, a_))
+                        banks = [(g * ACC_STRIDE + a_) % 32 for g, a_ in stores[-64:][0::2]]
+                        assert len(set(banks)) == 32, "s_acc stores of one register conflict"
+                    assert len(set(stores)) == len(stores) == 8 * D, "s_acc slots written twice or missed"
+                    for lane in range(32):
+                        if lane & 3 == 0:
+                            s_m[warp, lane >> 2] = W["m"][lane]
+                            s_l[warp, lane >> 2] = lsum[lane]
+                for i in range(nheads * D):
+                    hh, d = i // D, i % D
+                    merge_and_store(P, npart, part, t0, head0 + hh, d, s_m[:, hh], s_l[:, hh], s_acc[:, hh, acc_at(d)], put,
+                                    (ws_acc, ws_m, ws_l, ws_written))
+    if not direct:
+        combine(P, npart, part_sz, ws_acc, ws_m, ws_l, ws_written, put)
     return out, written
 
 
@@ -728,6 +989,34 @@ def main():
         P = Problem(seed=100 + i, dtype=dt, **kw)
         out, written = emulate_paged(P, override)
         ok = check("paged " + name, P, out, written, 1e-5 if dt == "f32" else 2e-2) and ok
+    # fp8 e4m3 caches (random finite codes, non-unit scales): the CUDA-core paths, prefill staging
+    # (incl. D = 16, where half the threads have no chunk) and the tensor-core decode
+    fcases = [
+        ("paged decode d128 gqa4 f32 split128", emulate_paged, "f32", 128,
+         dict(seqs=[(1, 1), (40, 1), (300, 1)], H=8, KVH=2, D=128, bs=16, window=0)),
+        ("paged multirow d32 bf16 window", emulate_paged, "bf16", 0,
+         dict(seqs=[(70, 9), (5, 1)], H=2, KVH=1, D=32, bs=16, window=20)),
+        ("flash_prefill d128 gqa2 chunked", emulate_prefill, "bf16", 0,
+         dict(seqs=[(150, 70), (33, 33)], H=4, KVH=2, D=128, bs=16, window=0, lead=1)),
+        ("flash_prefill d16 bs32", emulate_prefill, "bf16", 0, dict(seqs=[(90, 90), (3, 1)], H=2, KVH=1, D=16, bs=32,
+                                                                       window=0)),
+        ("flash_prefill d256 window", emulate_prefill, "bf16", 1, dict(seqs=[(80, 40)], H=2, KVH=1, D=256, bs=16,
+                                                                           window=30)),
+        ("decode_mma d128 gqa4", emulate_decode_mma, "bf16", 0,
+         dict(seqs=[(1, 1), (17, 1), (600, 1), (0, 0)], H=8, KVH=2, D=128, bs=16, window=0, pad=1)),
+        ("decode_mma d128 gqa4 split128 graph", emulate_decode_mma, "bf16", 128,
+         dict(seqs=[(300, 1), (5, 1)], H=8, KVH=2, D=128, bs=16, window=0, lead=1, extra=300)),
+        ("decode_mma d64 gqa3 window bs1", emulate_decode_mma, "bf16", 0,
+         dict(seqs=[(700, 1), (9, 1)], H=6, KVH=2, D=64, bs=1, window=100)),
+        ("decode_mma d64 mqa12 (2 slices) nosplit long", emulate_decode_mma, "bf16", 1 << 30,
+         dict(seqs=[(1100, 1), (40, 1)], H=12, KVH=1, D=64, bs=32, window=0)),
+        ("decode_mma d128 gqa8 split128", emulate_decode_mma, "bf16", 128,
+         dict(seqs=[(260, 1)], H=8, KVH=1, D=128, bs=16, window=0)),
+    ]
+    for i, (name, emulate, dt, arg, kw) in enumerate(fcases):
+        P = Problem(seed=200 + i, dtype=dt, kv="fp8", **kw)
+        out, written = emulate(P, arg)
+        ok = check("fp8 " + name, P, out, written, 1e-5 if dt == "f32" else 2e-2) and ok
     print("ALL PASS" if ok else "FAILURES")
     return 0 if ok else 1
 

@@ -6,8 +6,10 @@
 //
 // The reference is computed on the CPU in double precision, as plainly as possible, from dense
 // per-sequence copies of K/V gathered through the block tables. bf16 inputs are rounded first and
-// the reference sees the rounded values.
+// the reference sees the rounded values; an fp8 cache holds e4m3 codes of x / scale (encoded on
+// the host by cuda_fp8.h) and the reference sees code * scale, decoded here independently.
 #include <cuda_bf16.h>
+#include <cuda_fp8.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -24,6 +26,7 @@
 #include "attention_internal.cuh"
 
 using ignis::attention::DType;
+using ignis::attention::KvFormat;
 using ignis::attention::Params;
 namespace detail = ignis::attention::detail;
 
@@ -56,6 +59,30 @@ static float bf2f(uint16_t b) {
 }
 
 static size_t esize(DType t) { return t == DType::F32 ? 4 : 2; }
+
+// e4m3 code -> value, from the format's definition (bias 7, 3 mantissa bits, S.1111.111 NaN).
+static double e4m3_value(uint8_t code) {
+  const double sign = (code & 0x80) ? -1.0 : 1.0;
+  const int exponent = (code >> 3) & 15;
+  const int mantissa = code & 7;
+  if ((code & 0x7f) == 0x7f) return NAN;
+  if (exponent == 0) return sign * std::ldexp(mantissa, -9);
+  return sign * std::ldexp(8 + mantissa, exponent - 10);
+}
+
+// Random values in [lo, hi] stored as e4m3 codes of x / scale (round to nearest even, saturating);
+// `vals` gets what attention must read: code * scale.
+static void fill_random_fp8(std::mt19937& rng, size_t n, float lo, float hi, float scale, std::vector<double>& vals,
+                            std::vector<unsigned char>& bytes) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  vals.resize(n);
+  bytes.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t code = __nv_cvt_float_to_fp8(dist(rng) / scale, __NV_SATFINITE, __NV_E4M3);
+    bytes[i] = code;
+    vals[i] = e4m3_value(code) * static_cast<double>(scale);
+  }
+}
 
 // Random values, rounded to the element type; `vals` gets what the device sees, `bytes` the raw data.
 static void fill_random(std::mt19937& rng, DType t, size_t n, float lo, float hi, std::vector<double>& vals,
@@ -99,6 +126,8 @@ struct Seq {
 struct Case {
   std::string name;
   DType dtype;
+  KvFormat kv = KvFormat::Plain;
+  float k_scale = 1.f, v_scale = 1.f;  // fp8 caches
   int D, H, KVH, bs, window;
   std::vector<Seq> seqs;
   int extra_ctx = 0;  // graph mode: max_context_len (and the block tables) this much past the real maximum
@@ -154,8 +183,13 @@ static void build(const Case& c, Batch& b) {
   const size_t q_elems = static_cast<size_t>(tokens) * c.H * c.D;
   std::vector<unsigned char> qb, kb, vb;
   fill_random(rng, c.dtype, q_elems, -4.f, 4.f, b.q, qb);  // wide enough for peaked softmaxes
-  fill_random(rng, c.dtype, kv_elems, -1.f, 1.f, b.k, kb);
-  fill_random(rng, c.dtype, kv_elems, -1.f, 1.f, b.v, vb);
+  if (c.kv == KvFormat::FP8E4M3) {
+    fill_random_fp8(rng, kv_elems, -1.f, 1.f, c.k_scale, b.k, kb);
+    fill_random_fp8(rng, kv_elems, -1.f, 1.f, c.v_scale, b.v, vb);
+  } else {
+    fill_random(rng, c.dtype, kv_elems, -1.f, 1.f, b.k, kb);
+    fill_random(rng, c.dtype, kv_elems, -1.f, 1.f, b.v, vb);
+  }
 
   CK(cudaMalloc(&b.dq, std::max<size_t>(qb.size(), 16)));
   CK(cudaMalloc(&b.dk, kb.size()));
@@ -174,6 +208,9 @@ static void build(const Case& c, Batch& b) {
 
   Params& p = b.p;
   p.dtype = c.dtype;
+  p.kv_format = c.kv;
+  p.k_scale = c.k_scale;
+  p.v_scale = c.v_scale;
   p.q = b.dq;
   p.k_cache = b.dk;
   p.v_cache = b.dv;
@@ -262,6 +299,7 @@ enum class Path {
   PagedSplit,    // paged kernel, 128-key partitions + combine
   PagedNoSplit,  // paged kernel, one partition (each block walks the whole context, out written directly)
   PrefillHP1,    // tensor-core kernel with one query head per block (launch() pairs heads when it can)
+  PagedCudaCores,  // bf16 decode over an fp8 cache on the CUDA-core kernel (launch() takes paged_decode_mma.cu)
 };
 
 static const char* path_name(Path p) {
@@ -272,6 +310,7 @@ static const char* path_name(Path p) {
     case Path::PagedSplit: return "paged-split128";
     case Path::PagedNoSplit: return "paged-nosplit";
     case Path::PrefillHP1: return "prefill-1head";
+    case Path::PagedCudaCores: return "paged-cuda-cores";
   }
   return "?";
 }
@@ -284,6 +323,7 @@ static size_t path_workspace(Path path, const Params& p) {
     case Path::PagedSplit: return detail::paged_workspace_bytes(p, 128);
     case Path::PagedNoSplit: return detail::paged_workspace_bytes(p, 1 << 30);
     case Path::PrefillHP1: return 0;
+    case Path::PagedCudaCores: return detail::paged_workspace_bytes(p, 0);
   }
   return 0;
 }
@@ -309,6 +349,7 @@ static cudaError_t run_path(Path path, const Params& p, void* ws, cudaStream_t s
     case Path::PagedSplit: return detail::launch_paged(p, ws, st, 128);
     case Path::PagedNoSplit: return detail::launch_paged(p, ws, st, 1 << 30);
     case Path::PrefillHP1: return detail::launch_prefill(p, st, 1);
+    case Path::PagedCudaCores: return detail::launch_paged(p, ws, st, 0, false);
   }
   return cudaErrorInvalidValue;
 }
@@ -350,8 +391,8 @@ static bool check_path(const Case& c, Batch& b, const std::vector<double>& ref, 
   const double rel = ref2 > 0 ? std::sqrt(err2 / ref2) : std::sqrt(err2);
   const double tol = c.dtype == DType::F32 ? 1e-5 : 2e-2;
   const bool pass = unwritten == 0 && nonzero_orphans == 0 && same && rel < tol;
-  std::printf("%-44s %-5s %-15s rel_err %.3e  %s", c.name.c_str(), c.dtype == DType::F32 ? "f32" : "bf16",
-              path_name(path), rel, pass ? "PASS" : "FAIL");
+  const char* types = c.kv == KvFormat::FP8E4M3 ? (c.dtype == DType::F32 ? "f32+fp8" : "bf16+fp8") : (c.dtype == DType::F32 ? "f32" : "bf16");
+  std::printf("%-44s %-8s %-15s rel_err %.3e  %s", c.name.c_str(), types, path_name(path), rel, pass ? "PASS" : "FAIL");
   if (unwritten) std::printf("  [%zu unwritten/NaN]", unwritten);
   if (nonzero_orphans) std::printf("  [%zu nonzero orphan rows]", nonzero_orphans);
   if (!same) std::printf("  [runs differ]");
@@ -369,11 +410,36 @@ static bool run_case(const Case& c, cudaStream_t st) {
   const bool prefill_path = c.dtype == DType::BF16 && b.p.max_query_len > 1;
   if (prefill_path) paths.push_back(Path::PagedDirect);  // the CUDA-core kernel on the same rows
   if (prefill_path && detail::prefill_heads_per_block(b.p, 0) == 2) paths.push_back(Path::PrefillHP1);
+  if (detail::decode_mma_supports(b.p)) paths.push_back(Path::PagedCudaCores);
   paths.push_back(Path::PagedSplit);
   paths.push_back(Path::PagedNoSplit);
   for (Path path : paths) ok = check_path(c, b, ref, path, st) && ok;
   release(b);
   return ok;
+}
+
+// Appends an fp8-cache copy (both activation dtypes) of each case named in `names`: K stored as
+// e4m3(k * 480) (|k| > 0.93 saturates at 448), V as e4m3(v / 0.05) (|v| < 7.8e-4 gets subnormal codes).
+static void with_fp8_caches(std::vector<Case>& cs, const std::vector<std::string>& names) {
+  const size_t plain = cs.size();
+  for (const std::string& name : names) {
+    bool found = false;
+    for (size_t i = 0; i < plain; ++i) {
+      if (cs[i].name != name) continue;
+      Case c = cs[i];
+      c.name += "_fp8";
+      c.kv = KvFormat::FP8E4M3;
+      c.k_scale = 1.f / 480.f;
+      c.v_scale = 0.05f;
+      c.seed += 1000;
+      cs.push_back(c);
+      found = true;
+    }
+    if (!found) {
+      std::fprintf(stderr, "with_fp8_caches: no case named %s\n", name.c_str());
+      std::exit(2);
+    }
+  }
 }
 
 static std::vector<Case> all_cases() {
@@ -428,6 +494,11 @@ static std::vector<Case> all_cases() {
   add("chunked_gqa8_d128_bs32", 128, 16, 2, 32, 0, {{2000, 100}, {129, 64}});
   // Graph mode: max_context_len past the real lengths, rows before and after the sequences.
   add("chunked_gqa4_d64_graph_lead_pad", 64, 8, 2, 16, 0, {{600, 70}, {33, 1}, {300, 17}}, 4096, 3, 5);
+  with_fp8_caches(cs, {"decode_gqa4_d128_bs16", "decode_gqa8_d128_bs16", "decode_mqa_h16_d32_bs16", "decode_gqa4_d16_bs32",
+                       "decode_gqa4_d256_bs16", "decode_gqa3_d64_bs16", "decode_gqa4_d128_window256", "decode_gqa4_d64_graph_pad",
+                       "decode_batch64_ctx700", "decode_gqa4_d64_bs1", "prefill_gqa4_d128_bs16", "prefill_mqa_d32_bs16",
+                       "prefill_gqa2_d16_bs32", "prefill_gqa2_d256_bs16", "mixed_gqa4_d128_bs16", "mixed_window1_d32",
+                       "chunked_gqa8_d128_bs32", "chunked_gqa4_d64_graph_lead_pad"});
   return cs;
 }
 
@@ -457,6 +528,7 @@ static std::vector<Case> small_cases() {
   add("small_mixed_window", DType::BF16, 32, 2, 1, 32, 20, {{70, 66}, {12, 1}});
   add("small_mixed", DType::F32, 16, 2, 2, 16, 0, {{20, 9}, {4, 1}});
   add("small_decode_long", DType::BF16, 32, 2, 1, 16, 0, {{1100, 1}, {520, 1}});
+  with_fp8_caches(cs, {"small_decode", "small_mixed"});
   return cs;
 }
 
@@ -507,6 +579,18 @@ static bool check_validation() {
   x = p;
   x.sliding_window = -1;
   expect_bad("negative window", x);
+  x = p;
+  x.k_scale = 2.f;
+  expect_bad("scaled plain cache", x);
+  x = p;
+  x.kv_format = KvFormat::FP8E4M3;
+  x.v_scale = 0.f;
+  expect_bad("fp8 cache, v_scale 0", x);
+  x.v_scale = NAN;
+  expect_bad("fp8 cache, v_scale NaN", x);
+  x.v_scale = 1.f;
+  x.k_scale = -1.f;
+  expect_bad("fp8 cache, negative k_scale", x);
   CK(cudaFree(buf));
   std::printf("validation of bad parameters %s\n", ok ? "PASS" : "FAIL");
   return ok;
@@ -521,24 +605,25 @@ static double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// Decode: batch B, context ctx, 32 heads / 8 kv heads, head_dim 128, bf16, block 16. K/V rotate
-// over enough disjoint block sets to keep the working set out of L2.
-static void bench_decode(int B, int ctx, double ceiling_gbs, int partition_override, const char* label,
-                         cudaStream_t st) {
+// Decode: batch B, context ctx, 32 heads / 8 kv heads, head_dim 128, bf16, block 16, a bf16 or
+// an fp8 cache. K/V rotate over enough disjoint block sets to keep the working set out of L2.
+static void bench_decode(int B, int ctx, double ceiling_gbs, int partition_override, const char* label, cudaStream_t st,
+                         KvFormat kv = KvFormat::Plain, bool tensor_cores = true) {
   const int H = 32, KVH = 8, D = 128, bs = 16;
   const int mbps = ctx / bs;
-  const double kv_bytes = 2.0 * B * ctx * KVH * D * 2;
+  const size_t kv_elem = kv == KvFormat::FP8E4M3 ? 1 : 2;
+  const double kv_bytes = 2.0 * B * ctx * KVH * D * kv_elem;
   const double qo_bytes = 2.0 * B * H * D * 2;
   const int sets = std::max(1, static_cast<int>(std::ceil(256e6 / kv_bytes)));
   const size_t blocks = static_cast<size_t>(sets) * B * mbps;
   const size_t kv_elems = blocks * bs * KVH * D;
   void *dk, *dv, *dq, *dout;
-  CK(cudaMalloc(&dk, kv_elems * 2));
-  CK(cudaMalloc(&dv, kv_elems * 2));
+  CK(cudaMalloc(&dk, kv_elems * kv_elem));
+  CK(cudaMalloc(&dv, kv_elems * kv_elem));
   CK(cudaMalloc(&dq, static_cast<size_t>(B) * H * D * 2));
   CK(cudaMalloc(&dout, static_cast<size_t>(B) * H * D * 2));
-  CK(cudaMemset(dk, 0x3c, kv_elems * 2));  // finite bf16 values (1.17); timing only
-  CK(cudaMemset(dv, 0x3c, kv_elems * 2));
+  CK(cudaMemset(dk, 0x3c, kv_elems * kv_elem));  // finite values (bf16 1.17, e4m3 1.5); timing only
+  CK(cudaMemset(dv, 0x3c, kv_elems * kv_elem));
   CK(cudaMemset(dq, 0x3c, static_cast<size_t>(B) * H * D * 2));
   std::vector<int32_t> bt(blocks), lens(B, ctx), qs(B + 1);
   std::mt19937 rng(5);
@@ -557,6 +642,7 @@ static void bench_decode(int B, int ctx, double ceiling_gbs, int partition_overr
 
   Params p{};
   p.dtype = DType::BF16;
+  p.kv_format = kv;
   p.q = dq;
   p.k_cache = dk;
   p.v_cache = dv;
@@ -586,7 +672,7 @@ static void bench_decode(int B, int ctx, double ceiling_gbs, int partition_overr
   CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
   for (int i = 0; i < per_graph; ++i) {
     p.block_tables = dbt + static_cast<size_t>(i % sets) * B * mbps;
-    CK(detail::launch_paged(p, ws, st, partition_override));
+    CK(detail::launch_paged(p, ws, st, partition_override, tensor_cores));
   }
   CK(cudaStreamEndCapture(st, &graph));
   CK(cudaGraphInstantiate(&exec, graph, 0));
@@ -609,8 +695,9 @@ static void bench_decode(int B, int ctx, double ceiling_gbs, int partition_overr
   const double bytes = kv_bytes + qo_bytes;
   const double gbs = bytes / (t * 1e-6) / 1e9;
   const double floor_us = bytes / (ceiling_gbs * 1e9) * 1e6;
-  std::printf("decode B=%-3d ctx=%d %-10s np=%-3d part=%-4d  %9.2f us  %7.1f GB/s  %5.1f%% of %.0f GB/s (floor %.2f us)\n",
-              B, ctx, label, plan.np, plan.partition, t, gbs, 100.0 * gbs / ceiling_gbs, ceiling_gbs, floor_us);
+  std::printf("decode B=%-3d ctx=%d %-4s %-10s np=%-3d part=%-4d  %9.2f us  %7.1f GB/s  %5.1f%% of %.0f GB/s (floor %.2f us)\n",
+              B, ctx, kv == KvFormat::FP8E4M3 ? "fp8" : "bf16", label, plan.np, plan.partition, t, gbs, 100.0 * gbs / ceiling_gbs,
+              ceiling_gbs, floor_us);
   CK(cudaGraphExecDestroy(exec));
   CK(cudaGraphDestroy(graph));
   CK(cudaEventDestroy(e0));
@@ -626,8 +713,10 @@ static void bench_decode(int B, int ctx, double ceiling_gbs, int partition_overr
 }
 
 // Prefill: `nseq` sequences of `len` rows each (query rows == context), 32 heads / 8 kv heads,
-// head_dim 128, bf16, block 16. FLOPs: 4 * D * H * sum over rows of keys attended (causal).
-static void bench_prefill(int nseq, int len, double ceiling_tflops, int override_hp, cudaStream_t st) {
+// head_dim 128, bf16, block 16, a bf16 or an fp8 cache. FLOPs: 4 * D * H * sum over rows of keys
+// attended (causal).
+static void bench_prefill(int nseq, int len, double ceiling_tflops, int override_hp, cudaStream_t st,
+                          KvFormat kv = KvFormat::Plain) {
   const int H = 32, KVH = 8, D = 128, bs = 16;
   const int tokens = nseq * len;
   const int mbps = (len + bs - 1) / bs;
@@ -635,18 +724,22 @@ static void bench_prefill(int nseq, int len, double ceiling_tflops, int override
   const size_t kv_elems = blocks * bs * KVH * D;
   const size_t q_elems = static_cast<size_t>(tokens) * H * D;
   std::mt19937 rng(9);
+  const size_t kv_elem = kv == KvFormat::FP8E4M3 ? 1 : 2;
   std::vector<uint16_t> hq(q_elems), hk(kv_elems);
+  std::vector<uint8_t> hk8(kv_elems);
   std::uniform_real_distribution<float> dist(-1.f, 1.f);
   for (auto& x : hq) x = f2bf(dist(rng));
   for (auto& x : hk) x = f2bf(dist(rng));
+  for (size_t i = 0; i < kv_elems; ++i) hk8[i] = __nv_cvt_float_to_fp8(bf2f(hk[i]), __NV_SATFINITE, __NV_E4M3);
+  const void* hkv = kv == KvFormat::FP8E4M3 ? static_cast<const void*>(hk8.data()) : static_cast<const void*>(hk.data());
   void *dk, *dv, *dq, *dout;
-  CK(cudaMalloc(&dk, kv_elems * 2));
-  CK(cudaMalloc(&dv, kv_elems * 2));
+  CK(cudaMalloc(&dk, kv_elems * kv_elem));
+  CK(cudaMalloc(&dv, kv_elems * kv_elem));
   CK(cudaMalloc(&dq, q_elems * 2));
   CK(cudaMalloc(&dout, q_elems * 2));
   CK(cudaMemcpy(dq, hq.data(), q_elems * 2, cudaMemcpyHostToDevice));
-  CK(cudaMemcpy(dk, hk.data(), kv_elems * 2, cudaMemcpyHostToDevice));
-  CK(cudaMemcpy(dv, hk.data(), kv_elems * 2, cudaMemcpyHostToDevice));
+  CK(cudaMemcpy(dk, hkv, kv_elems * kv_elem, cudaMemcpyHostToDevice));
+  CK(cudaMemcpy(dv, hkv, kv_elems * kv_elem, cudaMemcpyHostToDevice));
   std::vector<int32_t> bt(blocks), lens(nseq, len), qs(nseq + 1);
   std::vector<int32_t> perm(blocks);
   for (size_t i = 0; i < blocks; ++i) perm[i] = static_cast<int32_t>(i);
@@ -662,6 +755,7 @@ static void bench_prefill(int nseq, int len, double ceiling_tflops, int override
   CK(cudaMemcpy(dqs, qs.data(), (nseq + 1) * 4, cudaMemcpyHostToDevice));
   Params p{};
   p.dtype = DType::BF16;
+  p.kv_format = kv;
   p.q = dq;
   p.k_cache = dk;
   p.v_cache = dv;
@@ -700,8 +794,9 @@ static void bench_prefill(int nseq, int len, double ceiling_tflops, int override
   const double flops = 4.0 * D * H * attended;
   const double tflops = flops / (t * 1e-6) / 1e12;
   const double floor_us = flops / (ceiling_tflops * 1e12) * 1e6;
-  std::printf("prefill %dx%-5d %-9s heads/block=%d %9.2f us  %7.1f TFLOP/s  %5.1f%% of %.0f (floor %.2f us, %.1f GFLOP)\n",
-              nseq, len, override_hp == 0 ? "auto" : "forced", detail::prefill_heads_per_block(p, override_hp), t,
+  std::printf("prefill %dx%-5d %-4s %-9s heads/block=%d %9.2f us  %7.1f TFLOP/s  %5.1f%% of %.0f (floor %.2f us, %.1f GFLOP)\n",
+              nseq, len, kv == KvFormat::FP8E4M3 ? "fp8" : "bf16", override_hp == 0 ? "auto" : "forced",
+              detail::prefill_heads_per_block(p, override_hp), t,
               tflops, 100.0 * tflops / ceiling_tflops, ceiling_tflops, floor_us, flops / 1e9);
   CK(cudaEventDestroy(e0));
   CK(cudaEventDestroy(e1));
@@ -742,10 +837,20 @@ int main(int argc, char** argv) {
       bench_decode(B, 4096, ceiling_gbs, 128, "split128", st);
       bench_decode(B, 4096, ceiling_gbs, 1 << 30, "nosplit", st);
     }
+    // fp8 cache: launch()'s choice (tensor cores, paged_decode_mma.cu) beside the CUDA-core kernel.
+    for (int B : {1, 8, 64}) {
+      bench_decode(B, 4096, ceiling_gbs, 0, "auto", st, KvFormat::FP8E4M3);
+      bench_decode(B, 4096, ceiling_gbs, 512, "split512", st, KvFormat::FP8E4M3);
+      bench_decode(B, 4096, ceiling_gbs, 256, "split256", st, KvFormat::FP8E4M3);
+      bench_decode(B, 4096, ceiling_gbs, 128, "split128", st, KvFormat::FP8E4M3);
+      bench_decode(B, 4096, ceiling_gbs, 1 << 30, "nosplit", st, KvFormat::FP8E4M3);
+      bench_decode(B, 4096, ceiling_gbs, 0, "cuda-cores", st, KvFormat::FP8E4M3, false);
+    }
     for (int hp : {0, 1}) {
       bench_prefill(4, 2048, ceiling_tflops, hp, st);
       bench_prefill(1, 8192, ceiling_tflops, hp, st);
     }
+    for (int hp : {0, 1}) bench_prefill(4, 2048, ceiling_tflops, hp, st, KvFormat::FP8E4M3);
     CK(cudaStreamDestroy(st));
     return 0;
   }

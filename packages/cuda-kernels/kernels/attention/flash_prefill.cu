@@ -7,7 +7,9 @@
 // BN keys (64; 32 for head_dim 256 and for two heads of head_dim 128, to fit the registers) are
 // gathered through the block table into shared memory with cp.async (16-byte chunks, two stages:
 // tile j+1 loads while tile j is computed; the block-table entries of tile j+2 are read into
-// registers meanwhile). S = Q K^T and O += P V use mma.sync.m16n8k16 (bf16 x bf16 -> f32) fed
+// registers meanwhile). An fp8 e4m3 cache is staged the same way as codes (16 per chunk) and each
+// thread converts the chunks it staged to bf16 (exact) into one bf16 stage right before the tile
+// is used; k_scale is folded into the softmax scale and v_scale into the final normalisation. S = Q K^T and O += P V use mma.sync.m16n8k16 (bf16 x bf16 -> f32) fed
 // by ldmatrix; the online softmax (base 2) stays in registers; P is re-packed from the S
 // accumulators into A fragments without touching shared memory.
 //
@@ -33,8 +35,10 @@
 
 #include <atomic>
 #include <climits>
+#include <type_traits>
 
 #include "attention_internal.cuh"
+#include "common/fp8.cuh"
 
 namespace ignis::attention::detail {
 namespace {
@@ -45,7 +49,7 @@ constexpr int kBM = 64;  // query rows per block
 constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
 
-template <int D, int HP>
+template <int D, int HP, bool FP8>
 struct PCfg {
   // keys per tile: 32 where the accumulators of 64 would not fit in registers (head_dim 256; two
   // heads of head_dim 128)
@@ -55,28 +59,40 @@ struct PCfg {
   static constexpr int CPR = D / 8;                         // 16-byte chunks per row
   static constexpr int RPP = kThreads / CPR;                // rows loaded per pass of the block
   static constexpr int Q_PASSES = kBM / RPP;
-  static constexpr int KV_PASSES = BN / RPP;
+  // K/V tiles move in 16-byte chunks of KV_CE elements (8 bf16 or 16 e4m3 codes): chunk c of a tile
+  // is chunk c % KV_CPR of row c / KV_CPR, and thread t moves chunks t, t + 128, ...
+  static constexpr int KV_CE = FP8 ? 16 : 8;
+  static constexpr int KV_CPR = D / KV_CE;
+  static constexpr int KV_CHUNKS = BN * KV_CPR;
+  static constexpr int KV_ITERS = (KV_CHUNKS + kThreads - 1) / kThreads;
+  static constexpr bool KV_PARTIAL = KV_CHUNKS % kThreads != 0;  // some threads have no chunk in the last pass
+  // bf16 stages of sK/sV: a plain cache loads into two; an fp8 cache stages codes in two stages of
+  // [BN][D] bytes each and converts into one.
+  static constexpr int KV_STAGES = FP8 ? 1 : 2;
   static constexpr int KSTEPS = D / 16;                     // k-steps of Q K^T
   static constexpr int NT_S = BN / 8;                       // n-tiles of S
   static constexpr int KSTEPS_PV = BN / 16;                 // k-steps of P V
   static constexpr int NT_O = D / 8;                        // n-tiles of O
   static constexpr bool Q_IN_REGS = D <= 128 && HP == 1;    // else re-read Q fragments from smem
-  static constexpr size_t SMEM = static_cast<size_t>(HP * kBM + 4 * BN) * LDS * sizeof(bf16);
+  static constexpr size_t SMEM =
+      static_cast<size_t>(HP * kBM + 2 * KV_STAGES * BN) * LDS * sizeof(bf16) + (FP8 ? static_cast<size_t>(2 * 2 * BN * D) : 0);
   static_assert(HP == 1 || (HP == 2 && D <= 128), "head pairs only where the accumulators fit in registers");
-  static_assert(BN % RPP == 0 && kBM % RPP == 0, "tile loads");
+  static_assert(kBM % RPP == 0, "Q loads");
+  static_assert(kThreads % KV_CPR == 0, "a thread's chunks stay in one column of the tile");
   static_assert(NT_S % 2 == 0 && NT_O % 2 == 0, "ldmatrix.x4 covers two n-tiles");
 };
 
 struct PrefillArgs {
   const bf16* q;
-  const bf16* k;
-  const bf16* v;
+  const void* k;  // bf16, or e4m3 codes
+  const void* v;
   bf16* out;
   const int32_t* bt;
   const int32_t* seq_lens;
   const int32_t* qs;
   int num_seqs, num_tokens, num_heads, num_kv_heads, bs_log2, mbps, window, nchunks;
-  float scale_log2;  // scale * log2(e)
+  float scale_log2;  // scale * log2(e) * k_scale
+  float v_scale;     // 1 for a plain cache
 };
 
 __device__ __forceinline__ uint32_t smem_u32(const void* p) {
@@ -133,15 +149,39 @@ __device__ __forceinline__ void zero_rows(const PrefillArgs& a, int h0, int rs, 
   }
 }
 
-template <int D, int HP>
+// Eight e4m3 codes (two little-endian words) -> eight bf16, exact.
+__device__ __forceinline__ uint4 e4m3x8_to_bf16(uint32_t lo, uint32_t hi) {
+  uint4 r;
+  float f[4];
+  e4m3x4_to_float(lo, f);
+  r.x = pack_bf16(f[0], f[1]);
+  r.y = pack_bf16(f[2], f[3]);
+  e4m3x4_to_float(hi, f);
+  r.z = pack_bf16(f[0], f[1]);
+  r.w = pack_bf16(f[2], f[3]);
+  return r;
+}
+
+// Sixteen e4m3 codes -> sixteen bf16 at dst (16-byte aligned). (Through uint4 values: with local
+// arrays here, nvcc lowered the 16-byte zero stores of every prefill kernel to 8-byte pairs.)
+__device__ __forceinline__ void e4m3x16_to_bf16(const uint4& codes, bf16* dst) {
+  *reinterpret_cast<uint4*>(dst) = e4m3x8_to_bf16(codes.x, codes.y);
+  *reinterpret_cast<uint4*>(dst + 8) = e4m3x8_to_bf16(codes.z, codes.w);
+}
+
+// FP8: the cache holds e4m3 codes (else bf16).
+template <int D, int HP, bool FP8>
 __global__ void __launch_bounds__(kThreads, 2) flash_prefill_kernel(const PrefillArgs a) {
-  using C = PCfg<D, HP>;
+  using C = PCfg<D, HP, FP8>;
+  using KvElem = std::conditional_t<FP8, e4m3_t, bf16>;
   constexpr int BN = C::BN, LDS = C::LDS, CPR = C::CPR, RPP = C::RPP;
 
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* sQ = reinterpret_cast<bf16*>(smem_raw);  // [HP][kBM][LDS]
-  bf16* sK = sQ + HP * kBM * LDS;                 // [2][BN][LDS]
-  bf16* sV = sK + 2 * BN * LDS;                   // [2][BN][LDS]
+  bf16* sK = sQ + HP * kBM * LDS;                 // [KV_STAGES][BN][LDS]
+  bf16* sV = sK + C::KV_STAGES * BN * LDS;        // [KV_STAGES][BN][LDS]
+  e4m3_t* s8K = reinterpret_cast<e4m3_t*>(sV + C::KV_STAGES * BN * LDS);  // FP8 only: [2][BN][D] codes
+  e4m3_t* s8V = s8K + 2 * BN * D;                                         // FP8 only: [2][BN][D]
 
   const int tid = threadIdx.x;
   const int warp = tid >> 5;
@@ -220,8 +260,8 @@ __global__ void __launch_bounds__(kThreads, 2) flash_prefill_kernel(const Prefil
   const int ld_c = tid % CPR;    // 16-byte chunk within the row
   const int32_t* __restrict__ bt = a.bt + static_cast<long long>(s) * a.mbps;
   const int bs_mask = (1 << a.bs_log2) - 1;
-  const bf16* kv_head_k = a.k + kvh * D + ld_c * 8;
-  const bf16* kv_head_v = a.v + kvh * D + ld_c * 8;
+  const KvElem* kv_head_k = static_cast<const KvElem*>(a.k) + kvh * D;
+  const KvElem* kv_head_v = static_cast<const KvElem*>(a.v) + kvh * D;
 
 #pragma unroll
   for (int hp = 0; hp < HP; ++hp) {
@@ -234,24 +274,47 @@ __global__ void __launch_bounds__(kThreads, 2) flash_prefill_kernel(const Prefil
     }
   }
 
-  int phys[C::KV_PASSES];  // block id of this thread's key of each pass in the next tile to issue; -1: past kend
+  // This thread's K/V chunks: row kv_row + i * kThreads / KV_CPR of a tile, column kv_col.
+  const int kv_row = tid / C::KV_CPR;
+  const int kv_col = (tid % C::KV_CPR) * C::KV_CE;
+  const bool kv_last_pass = !C::KV_PARTIAL || tid + (C::KV_ITERS - 1) * kThreads < C::KV_CHUNKS;
+  int phys[C::KV_ITERS];  // block id of this thread's key of each pass in the next tile to issue; -1: past kend
   auto fetch_phys = [&](int kt) {
 #pragma unroll
-    for (int i = 0; i < C::KV_PASSES; ++i) {
-      const int key = kt * BN + i * RPP + ld_row;
+    for (int i = 0; i < C::KV_ITERS; ++i) {
+      const int key = kt * BN + i * (kThreads / C::KV_CPR) + kv_row;
       phys[i] = key < kend ? __ldg(bt + (key >> a.bs_log2)) : -1;
     }
   };
   auto issue_kv = [&](int kt, int stage) {
 #pragma unroll
-    for (int i = 0; i < C::KV_PASSES; ++i) {
-      const int krow = i * RPP + ld_row;
+    for (int i = 0; i < C::KV_ITERS; ++i) {
+      if (i == C::KV_ITERS - 1 && !kv_last_pass) break;
+      const int krow = i * (kThreads / C::KV_CPR) + kv_row;
       const int key = kt * BN + krow;
       const bool ok = phys[i] >= 0;
       const long long off = ok ? ((static_cast<long long>(phys[i]) << a.bs_log2) | (key & bs_mask)) * kv_stride : 0;
-      const int sidx = (stage * BN + krow) * LDS + ld_c * 8;
-      cp_async_16(smem_u32(sK + sidx), kv_head_k + off, ok ? 16 : 0);
-      cp_async_16(smem_u32(sV + sidx), kv_head_v + off, ok ? 16 : 0);
+      if constexpr (FP8) {
+        const int sidx = (stage * BN + krow) * D + kv_col;
+        cp_async_16(smem_u32(s8K + sidx), kv_head_k + off + kv_col, ok ? 16 : 0);
+        cp_async_16(smem_u32(s8V + sidx), kv_head_v + off + kv_col, ok ? 16 : 0);
+      } else {
+        const int sidx = (stage * BN + krow) * LDS + kv_col;
+        cp_async_16(smem_u32(sK + sidx), kv_head_k + off + kv_col, ok ? 16 : 0);
+        cp_async_16(smem_u32(sV + sidx), kv_head_v + off + kv_col, ok ? 16 : 0);
+      }
+    }
+  };
+  // FP8: converts the chunks of `stage` this thread staged (complete for it after cp.async.wait)
+  // into the bf16 tile (free: every warp passed the barrier after its last read).
+  auto convert_kv = [&](int stage) {
+#pragma unroll
+    for (int i = 0; i < C::KV_ITERS; ++i) {
+      if (i == C::KV_ITERS - 1 && !kv_last_pass) break;
+      const int krow = i * (kThreads / C::KV_CPR) + kv_row;
+      const int sidx = (stage * BN + krow) * D + kv_col;
+      e4m3x16_to_bf16(*reinterpret_cast<const uint4*>(s8K + sidx), sK + krow * LDS + kv_col);
+      e4m3x16_to_bf16(*reinterpret_cast<const uint4*>(s8V + sidx), sV + krow * LDS + kv_col);
     }
   };
 
@@ -285,6 +348,7 @@ __global__ void __launch_bounds__(kThreads, 2) flash_prefill_kernel(const Prefil
     cp_async_commit();  // possibly empty: keeps one group per iteration
     if (kt + 1 < kt_hi) fetch_phys(kt + 2);
     cp_async_wait<1>();  // everything but the newest group (tile kt+1) has landed
+    if constexpr (FP8) convert_kv(stage);
     __syncthreads();
 
     if constexpr (C::Q_IN_REGS) {
@@ -296,8 +360,9 @@ __global__ void __launch_bounds__(kThreads, 2) flash_prefill_kernel(const Prefil
 
     const int kbase = kt * BN;
     if (warp_active && kbase <= w_hi && kbase + BN - 1 >= w_lo) {
-      const uint32_t sK_st = smem_u32(sK + stage * BN * LDS);
-      const uint32_t sV_st = smem_u32(sV + stage * BN * LDS);
+      const int kv_stage = FP8 ? 0 : stage;
+      const uint32_t sK_st = smem_u32(sK + kv_stage * BN * LDS);
+      const uint32_t sV_st = smem_u32(sV + kv_stage * BN * LDS);
 
       // S = Q K^T (16 x BN per warp and head)
       float sacc[HP][C::NT_S][4];
@@ -415,7 +480,7 @@ __global__ void __launch_bounds__(kThreads, 2) flash_prefill_kernel(const Prefil
       float l = l_run[hp][r];
       l += __shfl_xor_sync(0xffffffffu, l, 1);
       l += __shfl_xor_sync(0xffffffffu, l, 2);
-      inv[r] = l > 0.f ? 1.f / l : 0.f;
+      inv[r] = l > 0.f ? a.v_scale / l : 0.f;
     }
     bf16* sO = sQ + (hp * kBM + wr0) * LDS;  // only this warp ever reads or writes these rows
 #pragma unroll
@@ -438,9 +503,9 @@ __global__ void __launch_bounds__(kThreads, 2) flash_prefill_kernel(const Prefil
   }
 }
 
-template <int D, int HP>
+template <int D, int HP, bool FP8>
 cudaError_t run(const PrefillArgs& a, cudaStream_t stream) {
-  constexpr size_t smem = PCfg<D, HP>::SMEM;
+  constexpr size_t smem = PCfg<D, HP, FP8>::SMEM;
   // Raise the dynamic shared-memory limit once per device (not a stream operation: fine while
   // capturing a graph, but normally done by the first, eager call).
   static std::atomic<unsigned long long> done{0};
@@ -449,22 +514,27 @@ cudaError_t run(const PrefillArgs& a, cudaStream_t stream) {
   if (err != cudaSuccess) return err;
   const unsigned long long bit = 1ull << (dev & 63);
   if ((done.load(std::memory_order_relaxed) & bit) == 0) {
-    err = cudaFuncSetAttribute(flash_prefill_kernel<D, HP>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    err = cudaFuncSetAttribute(flash_prefill_kernel<D, HP, FP8>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                static_cast<int>(smem));
     if (err != cudaSuccess) return err;
     done.fetch_or(bit, std::memory_order_relaxed);
   }
   const long long blocks = static_cast<long long>(a.nchunks + a.num_seqs) * (a.num_heads / HP);
-  flash_prefill_kernel<D, HP><<<static_cast<unsigned>(blocks), kThreads, smem, stream>>>(a);
+  flash_prefill_kernel<D, HP, FP8><<<static_cast<unsigned>(blocks), kThreads, smem, stream>>>(a);
   return cudaGetLastError();
 }
 
-template <int D>
+template <int D, bool FP8>
 cudaError_t run_hp(const PrefillArgs& a, int hp, cudaStream_t stream) {
   if constexpr (D <= 128) {
-    if (hp == 2) return run<D, 2>(a, stream);
+    if (hp == 2) return run<D, 2, FP8>(a, stream);
   }
-  return run<D, 1>(a, stream);
+  return run<D, 1, FP8>(a, stream);
+}
+
+template <int D>
+cudaError_t run_kv(const PrefillArgs& a, int hp, bool fp8, cudaStream_t stream) {
+  return fp8 ? run_hp<D, true>(a, hp, stream) : run_hp<D, false>(a, hp, stream);
 }
 
 }  // namespace
@@ -482,8 +552,8 @@ cudaError_t launch_prefill(const Params& p, cudaStream_t stream, int override_hp
   if (p.num_tokens == 0) return cudaSuccess;
   PrefillArgs a{};
   a.q = static_cast<const bf16*>(p.q);
-  a.k = static_cast<const bf16*>(p.k_cache);
-  a.v = static_cast<const bf16*>(p.v_cache);
+  a.k = p.k_cache;
+  a.v = p.v_cache;
   a.out = static_cast<bf16*>(p.out);
   a.bt = p.block_tables;
   a.seq_lens = p.seq_lens;
@@ -496,14 +566,16 @@ cudaError_t launch_prefill(const Params& p, cudaStream_t stream, int override_hp
   a.mbps = p.max_blocks_per_seq;
   a.window = p.sliding_window;
   a.nchunks = (p.num_tokens + kBM - 1) / kBM;
-  a.scale_log2 = p.scale * 1.4426950408889634f;
+  a.scale_log2 = p.scale * 1.4426950408889634f * p.k_scale;
+  a.v_scale = p.v_scale;
   const int hp = prefill_heads_per_block(p, override_hp);
+  const bool fp8 = p.kv_format == KvFormat::FP8E4M3;
   switch (p.head_dim) {
-    case 16: return run_hp<16>(a, hp, stream);
-    case 32: return run_hp<32>(a, hp, stream);
-    case 64: return run_hp<64>(a, hp, stream);
-    case 128: return run_hp<128>(a, hp, stream);
-    case 256: return run_hp<256>(a, hp, stream);
+    case 16: return run_kv<16>(a, hp, fp8, stream);
+    case 32: return run_kv<32>(a, hp, fp8, stream);
+    case 64: return run_kv<64>(a, hp, fp8, stream);
+    case 128: return run_kv<128>(a, hp, fp8, stream);
+    case 256: return run_kv<256>(a, hp, fp8, stream);
     default: return cudaErrorInvalidValue;
   }
 }

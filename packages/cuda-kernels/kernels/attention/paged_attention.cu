@@ -1,4 +1,7 @@
-// Paged attention on CUDA cores (flash-decoding), f32 and bf16, any query length.
+// Paged attention on CUDA cores (flash-decoding), f32 and bf16, any query length, over a plain
+// cache (elements of the activation type) or an fp8 e4m3 cache (read as 4 or 8 codes per load: the
+// lane layout of the activation's 16-byte vectors; k_scale folded into the softmax scale, v_scale
+// into the output).
 //
 // One thread block = (a tile of `rows` consecutive query rows of one sequence, one slice of `hc`
 // query heads of one GQA group, one split-K partition of the context). Its rows x heads are the
@@ -23,6 +26,7 @@
 #include <climits>
 
 #include "attention_internal.cuh"
+#include "common/fp8.cuh"
 
 namespace ignis::attention::detail {
 namespace {
@@ -31,24 +35,6 @@ constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
 constexpr int kTableChunk = 512;   // positions whose block-table entries are staged in smem at once
 constexpr int kCombineHeads = 4;   // heads per combine block (one warp each)
-
-struct PagedArgs {
-  const void* q;
-  const void* k;
-  const void* v;
-  void* out;
-  const int32_t* bt;
-  const int32_t* seq_lens;
-  const int32_t* qs;
-  float* ws_acc;  // [num_tokens * num_heads * np][D]
-  float* ws_m;    // [num_tokens * num_heads * np]
-  float* ws_l;    // [num_tokens * num_heads * np]
-  int num_seqs, num_tokens, num_heads, num_kv_heads, bs_log2, mbps;
-  int group, hc, chunks, rows;
-  int partition, np;
-  int window;
-  float qscale;  // scale * log2(e)
-};
 
 // 16-byte vector loads and conversion to f32.
 template <typename T>
@@ -89,6 +75,31 @@ struct Vec<__nv_bfloat16> {
   __device__ __forceinline__ static __nv_bfloat16 from(float x) { return __float2bfloat16_rn(x); }
 };
 
+// Loads of cache rows: as many elements per load as one 16-byte vector of the activation type T
+// holds, so that a plain and an fp8 cache share the lane layout. A plain cache (C = T) uses T's
+// vectors; an e4m3 cache loads 4 (f32) or 8 (bf16) one-byte codes and converts them exactly.
+template <typename T, typename C>
+struct KvVec : Vec<T> {};
+
+template <>
+struct KvVec<float, e4m3_t> {
+  using Raw = uint32_t;
+  __device__ __forceinline__ static Raw zero() { return 0u; }
+  __device__ __forceinline__ static Raw load(const e4m3_t* p) { return __ldg(reinterpret_cast<const unsigned int*>(p)); }
+  __device__ __forceinline__ static void to_float(const Raw& r, float* f) { e4m3x4_to_float(r, f); }
+};
+
+template <>
+struct KvVec<__nv_bfloat16, e4m3_t> {
+  using Raw = uint2;
+  __device__ __forceinline__ static Raw zero() { return make_uint2(0u, 0u); }
+  __device__ __forceinline__ static Raw load(const e4m3_t* p) { return __ldg(reinterpret_cast<const uint2*>(p)); }
+  __device__ __forceinline__ static void to_float(const Raw& r, float* f) {
+    e4m3x4_to_float(r.x, f);
+    e4m3x4_to_float(r.y, f + 4);
+  }
+};
+
 template <typename T, int D, int M>
 struct Cfg {
   static constexpr int VEC = Vec<T>::N;                          // elements per 16-byte load
@@ -108,11 +119,13 @@ struct Cfg {
 
 __device__ __forceinline__ float safe_max(float m) { return m == -INFINITY ? 0.f : m; }
 
-template <typename T, int D, int M>
+// T: the activation type (q, out); KC: the cache element type (T, or e4m3 codes).
+template <typename T, typename KC, int D, int M>
 __global__ void __launch_bounds__(kThreads, (Cfg<T, D, M>::MIN_BLOCKS)) paged_attention_kernel(const PagedArgs a) {
   using C = Cfg<T, D, M>;
   using V = Vec<T>;
-  using Raw = typename V::Raw;
+  using KV = KvVec<T, KC>;
+  using Raw = typename KV::Raw;
   constexpr int EPT = C::EPT, VPT = C::VPT, U = C::U, VEC = C::VEC, TPK = C::TPK, KPW = C::KPW;
 
   __shared__ int s_table[kTableChunk];
@@ -125,13 +138,8 @@ __global__ void __launch_bounds__(kThreads, (Cfg<T, D, M>::MIN_BLOCKS)) paged_at
   const int lane = tid & 31;
   const int li = lane % TPK;  // lane within its key's lane group
   const int kg = lane / TPK;  // key slot of the lane group within the warp
-  const int t0 = blockIdx.x;
-  const int kvh = blockIdx.y / a.chunks;
-  const int chunk = blockIdx.y - kvh * a.chunks;
-  const int part = blockIdx.z;
+  const auto [t0, kvh, head0, nheads, part] = decode_block(a);
   const bool direct = a.np == 1;
-  const int head0 = kvh * a.group + chunk * a.hc;        // first query head of this block
-  const int nheads = min(a.hc, a.group - chunk * a.hc);  // query heads of this block
   const long long row_stride = static_cast<long long>(a.num_heads) * D;
   T* __restrict__ out = static_cast<T*>(a.out);
 
@@ -169,11 +177,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<T, D, M>::MIN_BLOCKS)) paged_at
   }
   int kb = blo;
   int ke = bhi + 1;  // the block reads keys [kb, ke)
-  if (!direct) {
-    const int ps = part * a.partition;
-    kb = max(kb, ps);
-    if (part != a.np - 1) ke = min(ke, ps + a.partition);
-  }
+  clip_to_partition(a, part, kb, ke);
   if (kb >= ke) {  // nothing to attend in this partition (or at all)
     if (direct) {
       for (int i = tid; i < M * D; i += kThreads) {
@@ -196,7 +200,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<T, D, M>::MIN_BLOCKS)) paged_at
     const T* qp = static_cast<const T*>(a.q) + (t0 + r) * row_stride + (head0 + hh) * D;
 #pragma unroll
     for (int j = 0; j < VPT; ++j) {
-      const Raw raw = active ? V::load(qp + (j * TPK + li) * VEC) : V::zero();
+      const typename V::Raw raw = active ? V::load(qp + (j * TPK + li) * VEC) : V::zero();
       V::to_float(raw, &qf[v][j * VEC]);
     }
 #pragma unroll
@@ -213,18 +217,14 @@ __global__ void __launch_bounds__(kThreads, (Cfg<T, D, M>::MIN_BLOCKS)) paged_at
   }
 
   const long long kv_row_stride = static_cast<long long>(a.num_kv_heads) * D;
-  const T* __restrict__ kbase = static_cast<const T*>(a.k) + kvh * D + li * VEC;
-  const T* __restrict__ vbase = static_cast<const T*>(a.v) + kvh * D + li * VEC;
+  const KC* __restrict__ kbase = static_cast<const KC*>(a.k) + kvh * D + li * VEC;
+  const KC* __restrict__ vbase = static_cast<const KC*>(a.v) + kvh * D + li * VEC;
   const int32_t* __restrict__ bt = a.bt + static_cast<long long>(s) * a.mbps;
   const int bs_mask = (1 << a.bs_log2) - 1;
 
   for (int c0 = kb; c0 < ke; c0 += kTableChunk) {
     const int c1 = min(ke, c0 + kTableChunk);
-    const int b0 = c0 >> a.bs_log2;
-    const int nb = ((c1 - 1) >> a.bs_log2) - b0 + 1;  // <= kTableChunk (block_size >= 1)
-    __syncthreads();  // previous chunk's table fully read
-    for (int i = tid; i < nb; i += kThreads) s_table[i] = __ldg(bt + b0 + i);
-    __syncthreads();
+    const int b0 = stage_block_table(s_table, bt, c0, c1, a.bs_log2);
 
     // The trip count depends on the warp only: shuffles below see all 32 lanes.
     for (int base = c0 + warp * (KPW * U); base < c1; base += C::KEYS_PER_ITER) {
@@ -236,18 +236,18 @@ __global__ void __launch_bounds__(kThreads, (Cfg<T, D, M>::MIN_BLOCKS)) paged_at
         kpos[u] = pos;
         if (pos < c1) {
           const long long row = (static_cast<long long>(s_table[(pos >> a.bs_log2) - b0]) << a.bs_log2) | (pos & bs_mask);
-          const T* kp = kbase + row * kv_row_stride;
-          const T* vp = vbase + row * kv_row_stride;
+          const KC* kp = kbase + row * kv_row_stride;
+          const KC* vp = vbase + row * kv_row_stride;
 #pragma unroll
           for (int j = 0; j < VPT; ++j) {
-            kr[u][j] = V::load(kp + j * TPK * VEC);
-            vr[u][j] = V::load(vp + j * TPK * VEC);
+            kr[u][j] = KV::load(kp + j * TPK * VEC);
+            vr[u][j] = KV::load(vp + j * TPK * VEC);
           }
         } else {
 #pragma unroll
           for (int j = 0; j < VPT; ++j) {
-            kr[u][j] = V::zero();
-            vr[u][j] = V::zero();
+            kr[u][j] = KV::zero();
+            vr[u][j] = KV::zero();
           }
         }
       }
@@ -257,7 +257,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<T, D, M>::MIN_BLOCKS)) paged_at
       for (int u = 0; u < U; ++u) {
         float kf[EPT];
 #pragma unroll
-        for (int j = 0; j < VPT; ++j) V::to_float(kr[u][j], &kf[j * VEC]);
+        for (int j = 0; j < VPT; ++j) KV::to_float(kr[u][j], &kf[j * VEC]);
 #pragma unroll
         for (int v = 0; v < M; ++v) {
           float d0 = 0.f, d1 = 0.f;  // two chains for ILP
@@ -305,7 +305,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<T, D, M>::MIN_BLOCKS)) paged_at
       for (int u = 0; u < U; ++u) {
         float vf[EPT];
 #pragma unroll
-        for (int j = 0; j < VPT; ++j) V::to_float(vr[u][j], &vf[j * VEC]);
+        for (int j = 0; j < VPT; ++j) KV::to_float(vr[u][j], &vf[j * VEC]);
 #pragma unroll
         for (int v = 0; v < M; ++v) {
 #pragma unroll
@@ -362,29 +362,7 @@ __global__ void __launch_bounds__(kThreads, (Cfg<T, D, M>::MIN_BLOCKS)) paged_at
     const int r = v / a.hc;
     const int hh = v - r * a.hc;
     if (r >= nrows || hh >= nheads) continue;
-    float mm = -INFINITY;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) mm = fmaxf(mm, s_m[w][v]);
-    const float mu = safe_max(mm);
-    float L = 0.f, A = 0.f;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) {
-      const float f = exp2f(s_m[w][v] - mu);
-      L = fmaf(s_l[w][v], f, L);
-      A = fmaf(s_acc[w][v][d], f, A);
-    }
-    const int t = t0 + r;
-    const int h = head0 + hh;
-    if (direct) {
-      out[t * row_stride + h * D + d] = V::from(L > 0.f ? A / L : 0.f);
-    } else {
-      const size_t pi = (static_cast<size_t>(t) * a.num_heads + h) * a.np + part;
-      a.ws_acc[pi * D + d] = A;
-      if (d == 0) {
-        a.ws_m[pi] = mm;
-        a.ws_l[pi] = L;
-      }
-    }
+    merge_and_store<T, D, kWarps>(a, &s_m[0][0], &s_l[0][0], M, v, [&](int w) { return s_acc[w][v][d]; }, t0 + r, head0 + hh, d, part);
   }
 }
 
@@ -433,38 +411,45 @@ __global__ void __launch_bounds__(kThreads) paged_combine_kernel(const PagedArgs
   }
 }
 
-template <typename T, int D, int M>
+template <typename T, typename KC, int D, int M>
 cudaError_t run(const PagedArgs& a, cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned>(a.num_tokens), static_cast<unsigned>(a.num_kv_heads * a.chunks),
-                  static_cast<unsigned>(a.np));
-  paged_attention_kernel<T, D, M><<<grid, kThreads, 0, stream>>>(a);
-  cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess || a.np == 1) return err;
-  const dim3 cgrid(static_cast<unsigned>(a.num_tokens),
-                   static_cast<unsigned>((a.num_heads + kCombineHeads - 1) / kCombineHeads));
-  paged_combine_kernel<T, D><<<cgrid, kThreads, 0, stream>>>(a);
+  paged_attention_kernel<T, KC, D, M><<<paged_grid(a), kThreads, 0, stream>>>(a);
   return cudaGetLastError();
 }
 
-template <typename T, int D>
+template <typename T>
+cudaError_t combine(const PagedArgs& a, int d, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>(a.num_tokens), static_cast<unsigned>((a.num_heads + kCombineHeads - 1) / kCombineHeads));
+  switch (d) {
+    case 16: paged_combine_kernel<T, 16><<<grid, kThreads, 0, stream>>>(a); break;
+    case 32: paged_combine_kernel<T, 32><<<grid, kThreads, 0, stream>>>(a); break;
+    case 64: paged_combine_kernel<T, 64><<<grid, kThreads, 0, stream>>>(a); break;
+    case 128: paged_combine_kernel<T, 128><<<grid, kThreads, 0, stream>>>(a); break;
+    case 256: paged_combine_kernel<T, 256><<<grid, kThreads, 0, stream>>>(a); break;
+    default: return cudaErrorInvalidValue;
+  }
+  return cudaGetLastError();
+}
+
+template <typename T, typename KC, int D>
 cudaError_t run_m(const PagedArgs& a, int m, cudaStream_t stream) {
   switch (m) {
-    case 1: return run<T, D, 1>(a, stream);
-    case 2: return run<T, D, 2>(a, stream);
-    case 4: return run<T, D, 4>(a, stream);
-    case 8: return run<T, D, 8>(a, stream);
+    case 1: return run<T, KC, D, 1>(a, stream);
+    case 2: return run<T, KC, D, 2>(a, stream);
+    case 4: return run<T, KC, D, 4>(a, stream);
+    case 8: return run<T, KC, D, 8>(a, stream);
     default: return cudaErrorInvalidValue;
   }
 }
 
-template <typename T>
+template <typename T, typename KC>
 cudaError_t run_d(const PagedArgs& a, int d, int m, cudaStream_t stream) {
   switch (d) {
-    case 16: return run_m<T, 16>(a, m, stream);
-    case 32: return run_m<T, 32>(a, m, stream);
-    case 64: return run_m<T, 64>(a, m, stream);
-    case 128: return run_m<T, 128>(a, m, stream);
-    case 256: return run_m<T, 256>(a, m, stream);
+    case 16: return run_m<T, KC, 16>(a, m, stream);
+    case 32: return run_m<T, KC, 32>(a, m, stream);
+    case 64: return run_m<T, KC, 64>(a, m, stream);
+    case 128: return run_m<T, KC, 128>(a, m, stream);
+    case 256: return run_m<T, KC, 256>(a, m, stream);
     default: return cudaErrorInvalidValue;
   }
 }
@@ -520,7 +505,7 @@ size_t paged_workspace_bytes(const Params& p, int partition_override) {
   return total * (static_cast<size_t>(p.head_dim) + 2) * sizeof(float);
 }
 
-cudaError_t launch_paged(const Params& p, void* workspace, cudaStream_t stream, int partition_override) {
+cudaError_t launch_paged(const Params& p, void* workspace, cudaStream_t stream, int partition_override, bool tensor_cores) {
   const cudaError_t verr = validate(p);
   if (verr != cudaSuccess) return verr;
   if (p.num_tokens == 0) return cudaSuccess;
@@ -546,7 +531,8 @@ cudaError_t launch_paged(const Params& p, void* workspace, cudaStream_t stream, 
   a.partition = pl.partition;
   a.np = pl.np;
   a.window = p.sliding_window;
-  a.qscale = p.scale * 1.4426950408889634f;
+  a.qscale = p.scale * 1.4426950408889634f * p.k_scale;
+  a.vscale = p.v_scale;
   if (pl.np > 1) {
     if (workspace == nullptr || (reinterpret_cast<uintptr_t>(workspace) & 15u) != 0) return cudaErrorInvalidValue;
     const size_t total = static_cast<size_t>(p.num_tokens) * p.num_heads * pl.np;
@@ -554,8 +540,13 @@ cudaError_t launch_paged(const Params& p, void* workspace, cudaStream_t stream, 
     a.ws_m = a.ws_acc + total * p.head_dim;
     a.ws_l = a.ws_m + total;
   }
-  if (p.dtype == DType::F32) return run_d<float>(a, p.head_dim, pl.m, stream);
-  return run_d<__nv_bfloat16>(a, p.head_dim, pl.m, stream);
+  const bool fp8 = p.kv_format == KvFormat::FP8E4M3;
+  cudaError_t err;
+  if (tensor_cores && decode_mma_supports(p)) err = launch_decode_mma(a, p.head_dim, stream);
+  else if (p.dtype == DType::F32) err = fp8 ? run_d<float, e4m3_t>(a, p.head_dim, pl.m, stream) : run_d<float, float>(a, p.head_dim, pl.m, stream);
+  else err = fp8 ? run_d<__nv_bfloat16, e4m3_t>(a, p.head_dim, pl.m, stream) : run_d<__nv_bfloat16, __nv_bfloat16>(a, p.head_dim, pl.m, stream);
+  if (err != cudaSuccess || a.np == 1) return err;
+  return p.dtype == DType::F32 ? combine<float>(a, p.head_dim, stream) : combine<__nv_bfloat16>(a, p.head_dim, stream);
 }
 
 }  // namespace ignis::attention::detail

@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include "common/dtype.h"
+#include "common/kv_cache.h"
 
 namespace ignis::rope {
 /**
@@ -18,9 +19,10 @@ namespace ignis::rope {
 /**
  * The attention prologue for packed q|k|v rows ([rows, (heads + 2 kv_heads) * head_dim]): rotates
  * q into q_out [rows, heads * head_dim], and writes rotated k and plain v into the paged caches at
- * slot_mapping[t] (cache row = slot; a slot outside [0, num_slots) is skipped).
+ * slot_mapping[t] (cache row = slot; a slot outside [0, cache.num_slots) is skipped), as `cache`
+ * stores them: an fp8 cache encodes the rotated k from its f32 value, not from a rounded one.
  */
 cudaError_t qkv_to_cache(DType dtype, const void* qkv, const int32_t* positions, const float* inv_freq, const int32_t* slot_mapping,
-                         void* q_out, void* k_cache, void* v_cache, int rows, int num_heads, int num_kv_heads, int head_dim, int half,
-                         int64_t num_slots, cudaStream_t stream);
+                         void* q_out, const KvCache& cache, int rows, int num_heads, int num_kv_heads, int head_dim, int half,
+                         cudaStream_t stream);
 }

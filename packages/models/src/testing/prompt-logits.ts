@@ -1,6 +1,6 @@
 import { type Backend, DEFAULT_PASSES, type Executable, type Graph, type Pass, type WeightSource, compile } from '@ignis/tensor';
 import { buildModelGraph } from '../architectures.js';
-import { LOGITS_OUTPUT, STEP_INPUTS } from '../llama.js';
+import { type GraphOptions, LOGITS_OUTPUT, STEP_INPUTS } from '../llama.js';
 import type { ModelSpec } from '../spec.js';
 
 /** A model loaded to compute the logits of every prompt position (no sampling), for parity checks. */
@@ -19,11 +19,12 @@ export async function loadLogitsModel(
   spec: ModelSpec,
   backend: Backend,
   weights: WeightSource | ((plan: Graph) => WeightSource),
-  options: { dtype: 'f32' | 'bf16'; maxTokens: number; blockSize?: number; passes?: readonly Pass[] },
+  options: { dtype: 'f32' | 'bf16'; maxTokens: number; blockSize?: number; passes?: readonly Pass[] } & Pick<GraphOptions, 'kvCacheDtype' | 'kvCacheScales'>,
 ): Promise<LogitsModel> {
   const blockSize = options.blockSize ?? 16;
   const blocks = Math.ceil(options.maxTokens / blockSize);
-  const graph = buildModelGraph(spec, { activationDtype: options.dtype, weightDtype: options.dtype, blockSize });
+  const { kvCacheDtype, kvCacheScales } = options;
+  const graph = buildModelGraph(spec, { activationDtype: options.dtype, weightDtype: options.dtype, blockSize, kvCacheDtype, kvCacheScales });
   const plan = compile(graph, { maxDims: { T: options.maxTokens, S: 1, R: options.maxTokens, MB: blocks }, passes: [...(options.passes ?? []), ...DEFAULT_PASSES] });
   const executable = await backend.load(plan, typeof weights === 'function' ? weights(plan) : weights, { loadDims: { NB: blocks + 1 } });
   return { executable, spec, blockSize, maxTokens: options.maxTokens };

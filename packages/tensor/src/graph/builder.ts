@@ -3,6 +3,21 @@ import { symbolsOf } from './dims.js';
 import { GraphError, OP_DEFS, requiredInputs } from './ops.js';
 import type { AttrValue, Graph, OpKind, OpNode, Shape, Value, ValueKind } from './types.js';
 
+/** Attributes of the attention ops (see `OP_DEFS.paged_attention`). */
+export interface AttentionAttrs {
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  /** Multiplies the scores q.k. */
+  readonly scale: number;
+  /** Keys a query attends at most (its own included); null: no window. */
+  readonly slidingWindow: number | null;
+  /** Scale of an fp8e4m3 k_cache: it stores e4m3(k / kScale). Default 1. */
+  readonly kScale?: number;
+  /** Scale of an fp8e4m3 v_cache: it stores e4m3(v / vScale). Default 1. */
+  readonly vScale?: number;
+}
+
 /**
  * Builds a graph op by op. Each method checks its operands against the op's contract and
  * returns the new value, so that a model builder reads like the forward pass it describes.
@@ -80,14 +95,14 @@ export class GraphBuilder {
       seqLens: Value;
       queryStart: Value;
     },
-    attrs: { numHeads: number; numKvHeads: number; headDim: number; scale: number; slidingWindow: number | null },
+    attrs: AttentionAttrs,
   ): Value {
     const o = operands;
     return this.op1(
       'paged_attention',
       name,
       [o.q, o.k, o.v, o.kCache, o.vCache, o.slotMapping, o.blockTables, o.seqLens, o.queryStart],
-      attrs,
+      plainAttentionAttrs(attrs),
     );
   }
 
@@ -164,4 +179,10 @@ export class GraphBuilder {
     this.values.push(value);
     return value;
   }
+}
+
+/** The attributes as plain data, with the cache scales only where given (absent means 1). */
+function plainAttentionAttrs(attrs: AttentionAttrs): Record<string, AttrValue> {
+  const { kScale, vScale, ...rest } = attrs;
+  return { ...rest, ...(kScale === undefined ? {} : { kScale }), ...(vScale === undefined ? {} : { vScale }) };
 }

@@ -160,6 +160,13 @@ export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
    * [max(0, p + 1 - slidingWindow), p] with p = seq_lens[s] - newTokens + j, reading positions
    * through block_tables[s]. Query head h reads KV head floor(h / (numHeads / numKvHeads)).
    * Scores are scaled by `scale`; softmax in f32.
+   *
+   * The caches (both of one dtype) hold a float dtype or `fp8e4m3`, whatever the activation
+   * dtype (vLLM's `--kv-cache-dtype fp8`). Optional attributes `kScale` and `vScale` (finite,
+   * positive; absent = 1; used as f32) are the caches' per-layer scales: an fp8 cache stores the
+   * code `e4m3(k / kScale)` (the quotient in f32, rounded to nearest even, saturating at ±448:
+   * `f32ToFp8e4m3`) and attention reads `decode(code) * kScale`; the same for v with `vScale`.
+   * A float cache stores the rows as they are, so both scales must then be 1.
    */
   paged_attention: {
     inputs: ['q', 'k', 'v', 'k_cache', 'v_cache', 'slot_mapping', 'block_tables', 'seq_lens', 'query_start'],
@@ -175,7 +182,7 @@ export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
       expectDim(op, 'q width', q!.shape[1], numHeads * headDim);
       expectDim(op, 'k width', k!.shape[1], numKvHeads * headDim);
       expectDim(op, 'v width', v!.shape[1], numKvHeads * headDim);
-      checkCacheAndMetadata(op, q!, rest, numKvHeads, headDim);
+      checkCacheAndMetadata(op, q!, rest, numKvHeads, headDim, attrs);
       return [{ dtype: q!.dtype, shape: q!.shape }];
     },
   },
@@ -194,7 +201,7 @@ export const OP_DEFS: Readonly<Record<OpKind, OpDef>> = {
       expectDtype(op, qkv!, FLOAT);
       expectDim(op, 'qkv width', qkv!.shape[1], (numHeads + 2 * numKvHeads) * headDim);
       checkRotary(op, qkv!, positions!, invFreq!, headDim);
-      checkCacheAndMetadata(op, qkv!, rest, numKvHeads, headDim);
+      checkCacheAndMetadata(op, qkv!, rest, numKvHeads, headDim, attrs);
       return [{ dtype: qkv!.dtype, shape: [qkv!.shape[0]!, numHeads * headDim] }];
     },
   },
@@ -326,19 +333,39 @@ function checkAttentionAttrs(op: OpKind, attrs: OpAttrs): { numHeads: number; nu
   numberAttr(op, attrs, 'scale');
   if (attrs.slidingWindow !== null && attrs.slidingWindow !== undefined) intAttr(op, attrs, 'slidingWindow');
   if (numHeads % numKvHeads !== 0) fail(op, `numHeads ${numHeads} is not a multiple of numKvHeads ${numKvHeads}`);
+  for (const key of ['kScale', 'vScale']) {
+    if (attrs[key] === undefined) continue;
+    const scale = numberAttr(op, attrs, key);
+    if (scale <= 0) fail(op, `attribute ${key} must be positive, got ${scale}`);
+  }
   return { numHeads, numKvHeads, headDim };
 }
 
+/** Dtypes a KV cache may hold: a float dtype, or FP8 e4m3 scaled by `kScale`/`vScale`. */
+const KV_CACHE: readonly DType[] = [...FLOAT, 'fp8e4m3'];
+
+/** An attention op's KV-cache scales, attributes `kScale` and `vScale` (absent = 1). */
+export function kvCacheScales(attrs: OpAttrs): { k: number; v: number } {
+  return { k: (attrs.kScale as number | undefined) ?? 1, v: (attrs.vScale as number | undefined) ?? 1 };
+}
+
 /** The KV caches and the attention metadata: slot mapping (one per row of `rows`), block tables, lengths, query starts. */
-function checkCacheAndMetadata(op: OpKind, rows: Value, operands: readonly Value[], numKvHeads: number, headDim: number): void {
+function checkCacheAndMetadata(
+  op: OpKind, rows: Value, operands: readonly Value[], numKvHeads: number, headDim: number, attrs: OpAttrs,
+): void { // prettier-ignore
   const [kCache, vCache, slots, tables, seqLens, queryStart] = operands as [Value, Value, Value, Value, Value, Value];
   for (const cache of [kCache, vCache]) {
     expectRank(op, cache, 4);
     expectDim(op, `${cache.name} heads`, cache.shape[2], numKvHeads);
     expectDim(op, `${cache.name} head size`, cache.shape[3], headDim);
-    expectDtype(op, cache, FLOAT);
+    expectDtype(op, cache, KV_CACHE);
   }
   if (formatShape(kCache.shape) !== formatShape(vCache.shape)) fail(op, 'k_cache and v_cache shapes differ');
+  if (kCache.dtype !== vCache.dtype) fail(op, `k_cache is ${kCache.dtype} but v_cache is ${vCache.dtype}`);
+  const scales = kvCacheScales(attrs);
+  if (kCache.dtype !== 'fp8e4m3' && (scales.k !== 1 || scales.v !== 1)) {
+    fail(op, `kScale ${scales.k} and vScale ${scales.v}: a ${kCache.dtype} cache is not scaled (both must be 1; only an fp8e4m3 cache takes scales)`);
+  }
   for (const meta of [slots, tables, seqLens, queryStart]) expectDtype(op, meta, INT);
   expectRank(op, slots, 1);
   expectDim(op, 'slot_mapping length', slots.shape[0], rows.shape[0]!);

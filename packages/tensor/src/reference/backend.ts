@@ -67,7 +67,8 @@ export class ReferenceBackend implements Backend {
   supportsOp(op: OpNode, plan: Graph): boolean {
     const activationsAreF32 = [...op.inputs, ...op.outputs].every((id) => {
       const v = plan.values[id]!;
-      return v.kind === 'weight' || v.dtype === 'f32' || v.dtype === 'i32';
+      const fp8Cache = v.kind === 'state' && v.dtype === 'fp8e4m3'; // held decoded, in f32
+      return v.kind === 'weight' || v.dtype === 'f32' || v.dtype === 'i32' || fp8Cache;
     });
     const weightsSupported = op.inputs.every((id) => {
       const v = plan.values[id]!;
@@ -80,7 +81,7 @@ export class ReferenceBackend implements Backend {
     const unsupported = plan.ops.filter((op) => !this.supportsOp(op, plan));
     if (unsupported.length > 0) {
       const list = unsupported.map((op) => `#${op.id} ${op.op}`).join(', ');
-      throw new TypeError(`reference backend: unsupported ops (it computes in f32 only): ${list}`);
+      throw new TypeError(`reference backend: unsupported ops (it computes in f32 only; KV caches f32 or fp8e4m3): ${list}`);
     }
     const problems = weightProblems(plan.values, weights);
     if (problems.length > 0) throw new WeightMismatchError(`the weights do not match the plan:\n  ${problems.slice(0, 10).join('\n  ')}`);

@@ -1,4 +1,6 @@
+import { f32ToFp8e4m3, fp8e4m3Table } from '../../fp8.js';
 import type { DimSizes } from '../../graph/dims.js';
+import { kvCacheScales } from '../../graph/ops.js';
 import { type KernelContext, type KernelFactory, dimOf, fixedDim } from '../kernel.js';
 import { rotateRow } from './rope.js';
 
@@ -15,6 +17,11 @@ interface AttentionBinding {
   numKvHeads: number;
   headDim: number;
   scale: number;
+  /** An fp8e4m3 cache's scales (f32 values); 1 for a float cache. */
+  kScale: number;
+  vScale: number;
+  /** The caches hold e4m3 values (stored here decoded, as f32: the scale is applied on read). */
+  fp8: boolean;
   window: number;
   blockSize: number;
   kCache: Float32Array;
@@ -32,11 +39,15 @@ interface AttentionBinding {
 
 function bindAttention(ctx: KernelContext, rowsId: number, cacheIds: readonly number[]): AttentionBinding {
   const [kcId, vcId, slotId, tableId, lensId, startId] = cacheIds as number[];
+  const scales = kvCacheScales(ctx.op.attrs);
   return {
     numHeads: ctx.op.attrs.numHeads as number,
     numKvHeads: ctx.op.attrs.numKvHeads as number,
     headDim: ctx.op.attrs.headDim as number,
     scale: ctx.op.attrs.scale as number,
+    kScale: Math.fround(scales.k),
+    vScale: Math.fround(scales.v),
+    fp8: ctx.plan.values[kcId!]!.dtype === 'fp8e4m3',
     window: (ctx.op.attrs.slidingWindow as number | null) ?? 0x3fffffff, // a small integer keeps the loops on integer indices
     blockSize: fixedDim(ctx, kcId!, 1),
     kCache: ctx.f32(kcId!),
@@ -53,12 +64,30 @@ function bindAttention(ctx: KernelContext, rowsId: number, cacheIds: readonly nu
 }
 
 /**
+ * Stores one K or V row in the cache at `at`: as it is, or (fp8) as the e4m3 value of
+ * row / scale, the quotient rounded to f32 first as the CUDA kernels compute it (a quotient of
+ * two f32 values rounded from f64 to f32 is the correctly rounded f32 quotient).
+ */
+function storeRow(cache: Float32Array, at: number, rows: Rows, t: number, width: number, fp8: boolean, scale: number): void {
+  const from = rows.offset + t * rows.stride;
+  if (!fp8) {
+    cache.set(rows.data.subarray(from, from + width), at);
+    return;
+  }
+  const e4m3 = fp8e4m3Table();
+  for (let i = 0; i < width; i++) cache[at + i] = e4m3[f32ToFp8e4m3(rows.data[from + i]! / scale)]!;
+}
+
+/**
  * The attention core both ops share: writes this step's K/V rows into the cache, then attends
  * each new token to its sequence's cached prefix through the block table. Scores and softmax in
- * f64; every slot and block id is checked against the cache size.
+ * f64; every slot and block id is checked against the cache size. An fp8 cache's scales are
+ * applied where they are exact math: kScale with the score scale, vScale on the output.
  */
 function makeAttention(b: AttentionBinding, ctx: KernelContext): (q: Rows, k: Rows, v: Rows, dims: DimSizes) => void {
-  const { numHeads, numKvHeads, headDim, scale, window, blockSize, kCache, vCache, slots, tables, seqLens, queryStart, out } = b;
+  const { numHeads, numKvHeads, headDim, window, blockSize, kCache, vCache, slots, tables, seqLens, queryStart, out } = b;
+  const { fp8, kScale, vScale } = b;
+  const scale = b.scale * kScale;
   const numBlocks = kCache.length / (blockSize * numKvHeads * headDim);
   const numSlots = numBlocks * blockSize;
   const group = numHeads / numKvHeads;
@@ -83,8 +112,8 @@ function makeAttention(b: AttentionBinding, ctx: KernelContext): (q: Rows, k: Ro
     for (let t = 0; t < rows; t++) {
       const slot = slots[t]!;
       if (slot < 0 || slot >= numSlots) throw new RangeError(`paged_attention: slot ${slot} is outside the cache [0, ${numSlots})`);
-      kCache.set(k.data.subarray(k.offset + t * k.stride, k.offset + t * k.stride + kvWidth), slot * kvWidth);
-      vCache.set(v.data.subarray(v.offset + t * v.stride, v.offset + t * v.stride + kvWidth), slot * kvWidth);
+      storeRow(kCache, slot * kvWidth, k, t, kvWidth, fp8, kScale);
+      storeRow(vCache, slot * kvWidth, v, t, kvWidth, fp8, vScale);
     }
     for (let s = 0; s < numSeqs; s++) {
       const first = queryStart[s]!;
@@ -108,7 +137,7 @@ function makeAttention(b: AttentionBinding, ctx: KernelContext): (q: Rows, k: Ro
           for (let d = 0; d < headDim; d++) qRow[d] = q.data[qBase + d]!;
           attendOne(qRow, kCache, vCache, rowBase, kvHead * headDim, start, position, scale, scores, acc);
           const oBase = t * outWidth + h * headDim;
-          for (let d = 0; d < headDim; d++) out[oBase + d] = acc[d]!;
+          for (let d = 0; d < headDim; d++) out[oBase + d] = acc[d]! * vScale;
         }
       }
     }
