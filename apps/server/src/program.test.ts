@@ -168,7 +168,7 @@ describe('ignis serve', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       const api = /OpenAI API at (\S+)/.exec(stderr)![1]!;
-      expect(stderr).toMatch(/serving ignis-demo-10m on cpu \(f32\), context 512 tokens, .* \(API key required\)/);
+      expect(stderr).toMatch(/serving ignis-demo-10m on cpu \(f32, weights: \d+ x f32; KV cache f32\), context 512 tokens, .* \(API key required\)/);
       const auth = { authorization: 'Bearer k', 'content-type': 'application/json' };
       expect((await fetch(`${api}/models`)).status).toBe(401);
       // Named by the directory's base name, in the API and in the metrics anyone may read: never its path.

@@ -1,7 +1,11 @@
 import { type DType, type FileRange, type SyntheticFill, Tensor, type WeightSource } from '@ignis/tensor';
 import type { CheckpointScheme } from './scheme.js';
 
-type Info = { readonly dtype: DType; readonly shape: readonly number[] };
+/** A tensor's dtype and shape, as `WeightSource.info` answers. */
+export interface TensorInfo {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+}
 
 /** `x.weight_scale` -> `x`, for the companion names the engine reads. */
 function moduleOf(name: string, suffix: string): string | undefined {
@@ -26,7 +30,7 @@ export class QuantizedCheckpointWeights implements WeightSource {
     private readonly dequantize: ReadonlySet<string> = new Set(),
   ) {}
 
-  info(name: string): Info | undefined {
+  info(name: string): TensorInfo | undefined {
     if (this.dequantize.has(name)) {
       const found = this.source.info(name);
       return found && { dtype: 'f32', shape: found.shape };
@@ -66,7 +70,7 @@ export class QuantizedCheckpointWeights implements WeightSource {
     return `${module}.${this.scheme.scaleName}`;
   }
 
-  private scaleInfo(module: string): Info | undefined {
+  private scaleInfo(module: string): TensorInfo | undefined {
     const found = this.source.info(this.scaleSource(module));
     const weight = this.source.info(`${module}.weight`);
     if (!found || !weight) return found;

@@ -13,7 +13,7 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
  * as accurate) or static per `tensor`, or absent (weight-only); `kv_cache_scheme` static per-tensor
  * FP8 or absent. Anything else is an error that names the field and its value.
  */
-export function compressedTensorsScheme(config: Json, where: string): CheckpointScheme {
+export function compressedTensorsScheme(config: Readonly<Record<string, unknown>>, where: string): CheckpointScheme {
   const fail = (field: string, value: unknown, supported: string): never => {
     throw new UnsupportedQuantizationError(`${where}: quantization_config.${field} ${JSON.stringify(value)} is not supported (supported: ${supported})`);
   };

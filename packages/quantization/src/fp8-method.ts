@@ -1,7 +1,6 @@
 import { UnsupportedQuantizationError } from './errors.js';
 import type { CheckpointScheme } from './scheme.js';
 
-type Json = Readonly<Record<string, unknown>>;
 
 /**
  * Reads an `fp8` quantization_config: DeepSeek's and Qwen3's block FP8 (`weight_block_size`
@@ -10,7 +9,7 @@ type Json = Readonly<Record<string, unknown>>;
  * `weight_scale` per tensor, `activation_scheme` dynamic or static with `input_scale`). `fmt`
  * must be e4m3.
  */
-export function fp8MethodScheme(config: Json, where: string): CheckpointScheme {
+export function fp8MethodScheme(config: Readonly<Record<string, unknown>>, where: string): CheckpointScheme {
   const fail = (field: string, value: unknown, supported: string): never => {
     throw new UnsupportedQuantizationError(`${where}: quantization_config.${field} ${JSON.stringify(value)} is not supported (supported: ${supported})`);
   };
