@@ -1,7 +1,6 @@
 import { UnsupportedQuantizationError } from './errors.js';
 import type { CheckpointScheme } from './scheme.js';
 
-
 /**
  * Reads an `fp8` quantization_config: DeepSeek's and Qwen3's block FP8 (`weight_block_size`
  * [128, 128], scales in `weight_scale_inv`, real = code x scale; `activation_scheme` dynamic:
