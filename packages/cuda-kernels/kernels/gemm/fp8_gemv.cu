@@ -20,6 +20,14 @@ __device__ __forceinline__ void decode4(uint32_t word, float* out) {
   out[3] = b.y;
 }
 
+/** Sixteen e4m3 codes (one 16-byte vector) as floats. */
+__device__ __forceinline__ void decode16(const uint4& v, float* out) {
+  decode4(v.x, out);
+  decode4(v.y, out + 4);
+  decode4(v.z, out + 8);
+  decode4(v.w, out + 12);
+}
+
 // One warp per weight row: each lane reads 16 codes of the row at a time (uint4), decodes them,
 // and accumulates their products with the same columns of every input row (read through L1: x
 // is small and every warp of the block reads it).
@@ -37,20 +45,12 @@ __global__ void __launch_bounds__(kWarps * 32) fp8_gemv_kernel(const uint8_t* __
   const int vectors = K / 16;
 #pragma unroll 4
   for (int v = lane; v < vectors; v += 32) {
-    const uint4 wv = __ldg(row + v);
     float wf[16];
-    decode4(wv.x, wf);
-    decode4(wv.y, wf + 4);
-    decode4(wv.z, wf + 8);
-    decode4(wv.w, wf + 12);
+    decode16(__ldg(row + v), wf);
 #pragma unroll
     for (int t = 0; t < T; ++t) {
-      const uint4 xv = __ldg(reinterpret_cast<const uint4*>(x + static_cast<int64_t>(t) * K) + v);
       float xf[16];
-      decode4(xv.x, xf);
-      decode4(xv.y, xf + 4);
-      decode4(xv.z, xf + 8);
-      decode4(xv.w, xf + 12);
+      decode16(__ldg(reinterpret_cast<const uint4*>(x + static_cast<int64_t>(t) * K) + v), xf);
 #pragma unroll
       for (int i = 0; i < 16; ++i) acc[t] = fmaf(xf[i], wf[i], acc[t]);
     }
