@@ -6,6 +6,8 @@
 #                                        # GEMM and attention benchmarks, held-out perplexity
 #   bash tooling/gpu/run-fp8.sh bench    # the engine bf16 vs FP8 weights vs FP8 KV vs both on the
 #                                        # synthetic Llama-3.1-8B shape; sanitizers on the new kernels
+#   bash tooling/gpu/run-fp8.sh profile  # FP8 against the reference backend on the demo model, batch-1
+#                                        # latency, GPU time per op kind at batch 256, sanitizers
 # Logs go to $OUT (summary.txt, checks.txt, bench.txt, report.tar.gz).
 set -uo pipefail
 source .gpu/env.sh
@@ -45,6 +47,16 @@ open('/tmp/heldout.jsonl', 'w').write(''.join(json.dumps({'text': c.text}) + '\n
   for args in "--quantization none --kv-cache-dtype auto" "--quantization fp8 --kv-cache-dtype auto" "--quantization none --kv-cache-dtype fp8" "--quantization fp8 --kv-cache-dtype fp8"; do
     step "held-out perplexity, ignis-demo-10m, bf16, $args" 60 bench.txt $BENCH perplexity --model models/ignis-demo-10m --documents /tmp/heldout.jsonl --device cuda $args --json
   done
+elif [ "$1" = profile ]; then
+  step "FP8 fixtures and demo model: GPU vs reference backend" 150 checks.txt node $APP/engine/dist/gpu-check.js --no-fixtures --fp8 --model models/ignis-demo-10m
+  step "FP8 linear benchmarks" 60 bench.txt node $APP/cuda-kernels/dist/gpu-check.js --bench --no-check --only quantize
+  for q in "none auto" "fp8 fp8"; do
+    set -- $q
+    step "latency 128/128 batch 1, quantization $1, KV $2" 60 bench.txt $BENCH latency $M --input-len 128 --output-len 128 --concurrency 1 --iterations 3 --quantization $1 --kv-cache-dtype $2 --name latency-w$1-kv$2
+    step "GPU time per op kind, 256 x 128/32, eager, quantization $1, KV $2" 90 bench.txt env IGNIS_CUDA_GRAPHS=0 IGNIS_CUDA_PROFILE=1 $BENCH throughput $M --input-len 128 --output-len 32 --num-requests 256 --quantization $1 --kv-cache-dtype $2 --name profile-w$1-kv$2
+  done
+  step "memcheck: attention_test --small (fp8 caches)" 150 sanitizer.txt compute-sanitizer --tool memcheck --error-exitcode 9 .gpu/bin/attention_test --small
+  step "racecheck: kernel cases (small)" 150 sanitizer.txt compute-sanitizer --tool racecheck --error-exitcode 9 node $APP/cuda-kernels/dist/gpu-check.js --small
 else
   for q in "none auto" "fp8 auto" "none fp8" "fp8 fp8"; do
     set -- $q

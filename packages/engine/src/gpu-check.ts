@@ -24,6 +24,7 @@ import {
   fixtureGreedyOnCuda,
   fixtureLogitsOnCuda,
   fp8FixturesOnCuda,
+  fp8GreedyAgreementOnCuda,
   greedyOnCuda,
   outOfMemoryOnCuda,
   topLogprobsOnCuda,
@@ -93,13 +94,24 @@ async function main(): Promise<number> {
       for (const c of await fp8FixturesOnCuda(dtype)) {
         const worst = Math.max(...c.errors);
         const exact = c.formats.includes('quantized at load') ? 'requantized' : 'as stored';
-        // As stored and in f32, the device quantizes as the emulation does (rare code flips aside: see fp8-fixtures.test.ts).
-        const bound = dtype === 'f32' && exact === 'as stored' ? 2e-2 : 6e-2;
+        // The device quantizes as the emulation does, but Hopper's FP8 tensor cores accumulate with
+        // about 14 bits: a relative error of 1e-4 in each GEMM, which flips e4m3 codes downstream,
+        // and these random fixtures (64 wide, near-tied logits) amplify flips. Injecting 1e-4 to
+        // 3e-4 of noise into each FP8 GEMM of the reference backend gives 2.7e-2 to 5.8e-2
+        // (2026-12-04): the bounds allow that, and a wrong scale or layout gives O(1).
+        const bound = dtype === 'f32' && exact === 'as stored' ? 0.1 : 0.3;
         const greedy = c.greedy.filter((g) => g.matched === g.total).length;
         console.log(`fp8 ${c.fixture} (${dtype}, ${exact}: ${c.formats}): logits errors ${c.errors.map((e) => e.toExponential(2)).join(' ')} (bound ${bound}); greedy ${greedy}/${c.greedy.length} identical`);
         if (!(worst <= bound)) failures++;
       }
     }
+  }
+  for (const model of args.includes('--fp8') ? options('--model') : []) {
+    const checks = await fp8GreedyAgreementOnCuda(model);
+    const matched = checks.reduce((a, c) => a + c.matched, 0);
+    const total = checks.reduce((a, c) => a + c.total, 0);
+    console.log(`fp8 weights and KV, ${model}: GPU (float32) and reference backend greedy tokens agree on ${matched}/${total} before the first difference (${checks.filter((c) => c.matched === c.total).length}/${checks.length} continuations identical)`);
+    if (matched < 0.8 * total) failures++;
   }
   for (const model of options('--model')) {
     if (!reportGreedy(`${model}, float32`, await greedyOnCuda(model, 'float32'))) failures++;

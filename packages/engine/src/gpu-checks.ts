@@ -100,6 +100,32 @@ export async function fp8FixturesOnCuda(dtype: 'f32' | 'bf16'): Promise<Fp8Fixtu
 }
 
 /**
+ * The greedy continuations of `dir`'s reference.json prompts with FP8 weights and an FP8 KV cache,
+ * on the GPU (float32 activations) and on the reference backend: how many tokens agree before
+ * the first difference. Both quantize identically; the GPU's FP8 tensor cores accumulate with about
+ * 14 bits, so near-ties may go the other way.
+ */
+export async function fp8GreedyAgreementOnCuda(dir: string): Promise<GreedyCheck[]> {
+  const options = { quantization: 'fp8', kvCacheDtype: 'fp8', maxModelLen: 256 } as const;
+  const gpu = await LLM.load(dir, { ...options, device: 'cuda', dtype: 'float32' });
+  const cpu = await LLM.load(dir, { ...options, device: 'cpu' });
+  const checks: GreedyCheck[] = [];
+  try {
+    for (const [prompt, ref] of readReferenceIn(dir).prompts.entries()) {
+      const params = { temperature: 0, maxTokens: ref.greedy.length, ignoreEos: true };
+      const [a, b] = await Promise.all([gpu.generate(ref.ids, params), cpu.generate(ref.ids, params)]);
+      let matched = 0;
+      while (matched < ref.greedy.length && a.tokenIds[matched] === b.tokenIds[matched]) matched++;
+      checks.push({ fixture: basename(dir), prompt, matched, total: ref.greedy.length });
+    }
+  } finally {
+    gpu.dispose();
+    cpu.dispose();
+  }
+  return checks;
+}
+
+/**
  * A checkpoint and transformers' logits on it (a safetensors file with `ids` as f32, `logits_f32`
  * computed in float32 and, optionally, `logits_bf16` from transformers' own bf16 run): our bf16
  * logits' error against the float32 logits, beside transformers' bf16 error against the same.

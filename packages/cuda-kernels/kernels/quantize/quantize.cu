@@ -7,6 +7,8 @@ namespace ignis::quantize {
 namespace {
 
 constexpr int kThreads = 256;
+/** Threads per (row, group) when there are few of them (decode at batch 1: one block per row must stream the whole row). */
+constexpr int kFewGroupsThreads = 1024;
 
 __device__ __forceinline__ float block_max(float v, float* scratch) {
   for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
@@ -68,15 +70,16 @@ cudaError_t rows_fp8(DType from, const void* x, uint8_t* codes, float* scales, i
   const int64_t groups = (cols + group - 1) / group;
   if (groups > 65535 || rows > 0x7fffffff) return cudaErrorInvalidValue;
   const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(groups));
+  const int threads = rows * groups < 128 ? kFewGroupsThreads : kThreads;
   switch (from) {
     case DType::F32:
-      rows_fp8_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const float*>(x), codes, scales, cols, group, fixed_scale);
+      rows_fp8_kernel<<<grid, threads, 0, stream>>>(static_cast<const float*>(x), codes, scales, cols, group, fixed_scale);
       break;
     case DType::BF16:
-      rows_fp8_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const __nv_bfloat16*>(x), codes, scales, cols, group, fixed_scale);
+      rows_fp8_kernel<<<grid, threads, 0, stream>>>(static_cast<const __nv_bfloat16*>(x), codes, scales, cols, group, fixed_scale);
       break;
     case DType::F16:
-      rows_fp8_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const __half*>(x), codes, scales, cols, group, fixed_scale);
+      rows_fp8_kernel<<<grid, threads, 0, stream>>>(static_cast<const __half*>(x), codes, scales, cols, group, fixed_scale);
       break;
     default:
       return cudaErrorInvalidValue;
