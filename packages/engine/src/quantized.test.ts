@@ -1,4 +1,8 @@
-import { FP8_FIXTURE_MODELS, demoModelPath, fixturePath, readReference } from '@ignis/models/testing';
+import { rm } from 'node:fs/promises';
+import { CheckpointError } from '@ignis/models';
+import { FP8_FIXTURE_MODELS, demoModelPath, editedFixture, fixturePath, readReference } from '@ignis/models/testing';
+import { UnsupportedQuantizationError } from '@ignis/quantization';
+import { Tensor } from '@ignis/tensor';
 import { describe, expect, it } from 'vitest';
 import { InvalidParameterError } from './errors.js';
 import { LLM } from './llm.js';
@@ -51,6 +55,30 @@ describe('FP8 through the engine (reference backend)', () => {
     } finally {
       f32.dispose();
       fp8.dispose();
+    }
+  });
+
+  it('names what is wrong with a malformed FP8 checkpoint: a missing scale, a scale of the wrong shape, an unknown scheme, a bad KV scale', async () => {
+    const broken = await editedFixture('qwen2-fp8-static', {
+      tensors: (t) => {
+        delete t['model.layers.0.self_attn.k_proj.weight_scale'];
+        t['model.layers.1.mlp.down_proj.weight_scale'] = Tensor.zeros('f32', [3]);
+      },
+    });
+    const unknown = await editedFixture('llama32-fp8-dynamic', { config: { quantization_config: { quant_method: 'awq', bits: 4 } } });
+    const badKv = await editedFixture('qwen2-fp8-static', { tensors: (t) => void (t['model.layers.1.self_attn.v_scale'] = Tensor.fromValues('f32', [1], [-1])) });
+    try {
+      const message = await LLM.load(broken, { device: 'cpu' }).then(
+        () => '',
+        (error: unknown) => (expect(error).toBeInstanceOf(CheckpointError), (error as Error).message),
+      );
+      expect(message).toMatch(/missing tensor model.layers.0.self_attn.k_proj.weight_scale \(expected f32 \[32\]\)/);
+      expect(message).toMatch(/tensor model.layers.1.mlp.down_proj.weight_scale has shape \[3\], expected \[64\]/);
+      await expect(LLM.load(unknown, { device: 'cpu' })).rejects.toThrow(UnsupportedQuantizationError);
+      await expect(LLM.load(unknown, { device: 'cpu' })).rejects.toThrow(/quantization_config.quant_method "awq" is not supported \(supported: compressed-tensors, fp8\)/);
+      await expect(LLM.load(badKv, { device: 'cpu', kvCacheDtype: 'fp8' })).rejects.toThrow(/KV-cache scale model.layers.1.self_attn.v_scale must be one finite positive number/);
+    } finally {
+      for (const dir of [broken, unknown, badKv]) await rm(dir, { recursive: true, force: true });
     }
   });
 
