@@ -8,6 +8,8 @@
 #                                        # synthetic Llama-3.1-8B shape; sanitizers on the new kernels
 #   bash tooling/gpu/run-fp8.sh profile  # FP8 against the reference backend on the demo model, batch-1
 #                                        # latency, GPU time per op kind at batch 256, sanitizers
+#   bash tooling/gpu/run-fp8.sh final    # the FP8 linears, batch-1 latency and 128/128 throughput,
+#                                        # bf16 and FP8 weights + KV in one call
 # Logs go to $OUT (summary.txt, checks.txt, bench.txt, report.tar.gz).
 set -uo pipefail
 source .gpu/env.sh
@@ -46,6 +48,14 @@ train, val, test = corpus.split(corpus.read_chapters())
 open('/tmp/heldout.jsonl', 'w').write(''.join(json.dumps({'text': c.text}) + '\n' for c in test))"
   for args in "--quantization none --kv-cache-dtype auto" "--quantization fp8 --kv-cache-dtype auto" "--quantization none --kv-cache-dtype fp8" "--quantization fp8 --kv-cache-dtype fp8"; do
     step "held-out perplexity, ignis-demo-10m, bf16, $args" 60 bench.txt $BENCH perplexity --model models/ignis-demo-10m --documents /tmp/heldout.jsonl --device cuda $args --json
+  done
+elif [ "$1" = final ]; then
+  step "FP8 fixtures and demo model: GPU vs reference backend" 150 checks.txt node $APP/engine/dist/gpu-check.js --no-fixtures --fp8 --model models/ignis-demo-10m
+  step "FP8 linear benchmarks" 60 bench.txt node $APP/cuda-kernels/dist/gpu-check.js --bench --no-check --only quantize
+  for q in "none auto" "fp8 fp8"; do
+    set -- $q
+    step "latency 128/128 batch 1, quantization $1, KV $2" 60 bench.txt $BENCH latency $M --input-len 128 --output-len 128 --concurrency 1 --iterations 3 --quantization $1 --kv-cache-dtype $2 --name latency-w$1-kv$2
+    step "throughput 128/128 x 1000, quantization $1, KV $2" 60 bench.txt $BENCH throughput $M --input-len 128 --output-len 128 --num-requests 1000 --quantization $1 --kv-cache-dtype $2 --name throughput-128-w$1-kv$2
   done
 elif [ "$1" = profile ]; then
   step "FP8 fixtures and demo model: GPU vs reference backend" 150 checks.txt node $APP/engine/dist/gpu-check.js --no-fixtures --fp8 --model models/ignis-demo-10m
