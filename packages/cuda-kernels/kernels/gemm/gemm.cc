@@ -110,7 +110,7 @@ Gemm::Plan& Gemm::plan_for(DType in, DType out, const void* x, const void* w, co
   // Measure only in the GEMV regime (few rows): there the heuristic's first pick is weakest and
   // the same shapes recur every decode step; large-T shapes (many distinct prefill chunk sizes)
   // take the heuristic's pick, which is near the FLOP ceiling already.
-  const bool measure = autotune_ && T <= (in == DType::FP8E4M3 ? kMeasuredFp8Rows : kMeasuredRows);
+  const bool measure = autotune_ && T <= kMeasuredRows;
   cublaslt::HeuristicResult results[kCandidates]{};
   int count = 0;
   Plan plan;

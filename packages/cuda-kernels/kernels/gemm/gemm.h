@@ -76,11 +76,6 @@ class Gemm {
    * buckets up to 1024 rows as well was tried on an H200: no gain at 256 rows, 2026-11-21.)
    */
   static constexpr int64_t kMeasuredRows = 64;
-  /**
-   * FP8 shapes are measured up to the largest decode batch bucket: cuBLASLt's first FP8 pick at
-   * 256 rows ran at 30-46% of the FP8 ceiling on an H200 (2026-12-04, kernels/quantize/NOTES.md).
-   */
-  static constexpr int64_t kMeasuredFp8Rows = 1024;
   bool autotune_ = true;
   const cublaslt::Api* api_;
   cublaslt::Handle handle_ = nullptr;
