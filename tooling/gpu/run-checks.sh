@@ -10,15 +10,7 @@ APP=.gpu/app/node_modules/@ignis
 export IGNIS_CUDA_ADDON=$PWD/.gpu/ignis_cuda.node
 export IGNIS_FIXTURES_DIR=$PWD/fixtures/models
 export NCCL_NVLS_ENABLE=0
-summary() { echo "$*" | tee -a "$OUT/summary.txt"; }
-step() { # step NAME TIMEOUT LOG COMMAND...: runs with a time limit, records the exit code
-  local name=$1 limit=$2 log=$3; shift 3
-  local start=$(date +%s)
-  echo "=== $name" >> "$OUT/$log"
-  timeout "$limit" "$@" >> "$OUT/$log" 2>&1
-  local rc=$?
-  summary "$name: exit $rc in $(( $(date +%s) - start )) s"
-}
+source tooling/gpu/steps.sh
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,driver_version --format=csv,noheader | tee "$OUT/summary.txt"
 
 step "cuBLASLt declarations vs cublasLt.h" 60 kernels.txt bash -c 'g++ -std=c++17 -I/usr/local/cuda/include -Ipackages/cuda-kernels/kernels -o /tmp/lt-check packages/cuda-kernels/kernels/gemm/cublaslt_api_check.cc -L/usr/local/cuda/lib64 -lcublasLt && /tmp/lt-check'

@@ -17,21 +17,19 @@ OUT=${OUT:-/tmp/out}; REPORT=$OUT/report; mkdir -p "$REPORT"
 APP=.gpu/app/node_modules/@ignis
 export IGNIS_CUDA_ADDON=$PWD/.gpu/ignis_cuda.node IGNIS_FIXTURES_DIR=$PWD/fixtures/models NCCL_NVLS_ENABLE=0
 BUDGET=${BUDGET:-560}; START=$(date +%s)
-summary() { echo "$*" | tee -a "$OUT/summary.txt"; }
-step() { # step NAME LIMIT LOG COMMAND...: runs for at most LIMIT s (or what is left of the budget)
-  local name=$1 limit=$2 log=$3; shift 3
-  local rest=$(( BUDGET - ($(date +%s) - START) ))
-  if [ "$rest" -lt 20 ]; then summary "$name: SKIPPED ($rest s left)"; return; fi
-  [ "$rest" -lt "$limit" ] && limit=$rest
-  local t=$(date +%s)
-  echo "=== $name" >> "$OUT/$log"
-  timeout "$limit" "$@" >> "$OUT/$log" 2>&1
-  local rc=$?
-  summary "$name: $([ $rc -eq 124 ] && echo "TIMED OUT after $limit s" || echo "exit $rc") in $(( $(date +%s) - t )) s"
-}
+source tooling/gpu/steps.sh
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,driver_version --format=csv,noheader | tee "$OUT/summary.txt"
 BENCH="node .gpu/app/dist/cli.js"
 M="--model synthetic:llama-3.1-8b --device cuda --output $REPORT"
+# The steps more than one mode runs; QUANT and KV are --quantization and --kv-cache-dtype values.
+fp8_against_reference() { step "FP8 fixtures and demo model: GPU vs reference backend" 150 checks.txt node $APP/engine/dist/gpu-check.js --no-fixtures --fp8 --model models/ignis-demo-10m; }
+fp8_linear_bench() { step "FP8 linear benchmarks" 60 bench.txt node $APP/cuda-kernels/dist/gpu-check.js --bench --no-check --only quantize; }
+latency_of() { # latency_of QUANT KV
+  step "latency 128/128 batch 1, quantization $1, KV $2" 60 bench.txt $BENCH latency $M --input-len 128 --output-len 128 --concurrency 1 --iterations 3 --quantization $1 --kv-cache-dtype $2 --name latency-w$1-kv$2
+}
+throughput_of() { # throughput_of QUANT KV
+  step "throughput 128/128 x 1000, quantization $1, KV $2" 60 bench.txt $BENCH throughput $M --input-len 128 --output-len 128 --num-requests 1000 --quantization $1 --kv-cache-dtype $2 --name throughput-128-w$1-kv$2
+}
 
 if [ "${1:-checks}" = checks ]; then
   step "cuBLASLt declarations vs cublasLt.h" 60 checks.txt bash -c 'g++ -std=c++17 -I/usr/local/cuda/include -Ipackages/cuda-kernels/kernels -o /tmp/lt-check packages/cuda-kernels/kernels/gemm/cublaslt_api_check.cc -L/usr/local/cuda/lib64 -lcublasLt && /tmp/lt-check'
@@ -50,28 +48,26 @@ open('/tmp/heldout.jsonl', 'w').write(''.join(json.dumps({'text': c.text}) + '\n
     step "held-out perplexity, ignis-demo-10m, bf16, $args" 60 bench.txt $BENCH perplexity --model models/ignis-demo-10m --documents /tmp/heldout.jsonl --device cuda $args --json
   done
 elif [ "$1" = final ]; then
-  step "FP8 fixtures and demo model: GPU vs reference backend" 150 checks.txt node $APP/engine/dist/gpu-check.js --no-fixtures --fp8 --model models/ignis-demo-10m
-  step "FP8 linear benchmarks" 60 bench.txt node $APP/cuda-kernels/dist/gpu-check.js --bench --no-check --only quantize
+  fp8_against_reference
+  fp8_linear_bench
   for q in "none auto" "fp8 fp8"; do
-    set -- $q
-    step "latency 128/128 batch 1, quantization $1, KV $2" 60 bench.txt $BENCH latency $M --input-len 128 --output-len 128 --concurrency 1 --iterations 3 --quantization $1 --kv-cache-dtype $2 --name latency-w$1-kv$2
-    step "throughput 128/128 x 1000, quantization $1, KV $2" 60 bench.txt $BENCH throughput $M --input-len 128 --output-len 128 --num-requests 1000 --quantization $1 --kv-cache-dtype $2 --name throughput-128-w$1-kv$2
+    latency_of $q
+    throughput_of $q
   done
 elif [ "$1" = profile ]; then
-  step "FP8 fixtures and demo model: GPU vs reference backend" 150 checks.txt node $APP/engine/dist/gpu-check.js --no-fixtures --fp8 --model models/ignis-demo-10m
-  step "FP8 linear benchmarks" 60 bench.txt node $APP/cuda-kernels/dist/gpu-check.js --bench --no-check --only quantize
+  fp8_against_reference
+  fp8_linear_bench
   for q in "none auto" "fp8 fp8"; do
+    latency_of $q
     set -- $q
-    step "latency 128/128 batch 1, quantization $1, KV $2" 60 bench.txt $BENCH latency $M --input-len 128 --output-len 128 --concurrency 1 --iterations 3 --quantization $1 --kv-cache-dtype $2 --name latency-w$1-kv$2
     step "GPU time per op kind, 256 x 128/32, eager, quantization $1, KV $2" 90 bench.txt env IGNIS_CUDA_GRAPHS=0 IGNIS_CUDA_PROFILE=1 $BENCH throughput $M --input-len 128 --output-len 32 --num-requests 256 --quantization $1 --kv-cache-dtype $2 --name profile-w$1-kv$2
   done
   step "memcheck: attention_test --small (fp8 caches)" 150 sanitizer.txt compute-sanitizer --tool memcheck --error-exitcode 9 .gpu/bin/attention_test --small
   step "racecheck: kernel cases (small)" 150 sanitizer.txt compute-sanitizer --tool racecheck --error-exitcode 9 node $APP/cuda-kernels/dist/gpu-check.js --small
 else
   for q in "none auto" "fp8 auto" "none fp8" "fp8 fp8"; do
-    set -- $q
-    step "latency 128/128 batch 1, quantization $1, KV $2" 60 bench.txt $BENCH latency $M --input-len 128 --output-len 128 --concurrency 1 --iterations 3 --quantization $1 --kv-cache-dtype $2 --name latency-w$1-kv$2
-    step "throughput 128/128 x 1000, quantization $1, KV $2" 60 bench.txt $BENCH throughput $M --input-len 128 --output-len 128 --num-requests 1000 --quantization $1 --kv-cache-dtype $2 --name throughput-128-w$1-kv$2
+    latency_of $q
+    throughput_of $q
   done
   step "throughput 1000/1000 x 256, bf16" 90 bench.txt $BENCH throughput $M --input-len 1000 --output-len 1000 --num-requests 256 --name throughput-1000-wnone-kvauto
   step "throughput 1000/1000 x 256, FP8 weights and KV" 90 bench.txt $BENCH throughput $M --input-len 1000 --output-len 1000 --num-requests 256 --quantization fp8 --kv-cache-dtype fp8 --name throughput-1000-wfp8-kvfp8

@@ -3,6 +3,7 @@ import { type Device, type KvCacheDtype, type Precision, type QuantizationMethod
 import { openCheckpoint } from '@ignis/models';
 import { loadLogitsModel, promptLogits } from '@ignis/models/testing';
 import { describeWeights, planQuantization, readKvCacheScales } from '@ignis/quantization';
+import { logNormalizer } from '@ignis/tensor';
 
 /** Options of `ignis-bench perplexity`. */
 export interface PerplexityOptions {
@@ -74,11 +75,7 @@ export async function runPerplexity(options: PerplexityOptions, log: (line: stri
         const target = window[t + 1]!;
         if (target === tokenizer.bosTokenId) continue;
         const row = logits.subarray(t * vocab, (t + 1) * vocab);
-        let max = -Infinity;
-        for (const v of row) if (v > max) max = v;
-        let sum = 0;
-        for (const v of row) sum += Math.exp(v - max);
-        nll += max + Math.log(sum) - row[target]!;
+        nll += logNormalizer(row) - row[target]!;
         scored++;
       }
       log(`scored ${scored} tokens`);

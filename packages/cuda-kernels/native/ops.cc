@@ -124,6 +124,7 @@ Launch bind_linear_fp8(const OpView& v) {
   Executor& ex = v.ex;
   const int32_t weight_id = v.op.inputs.at(1);
   const float* input_scale = format.activation == ActivationKind::Fp8Static ? ex.companion(weight_id, CompanionRole::InputScale) : nullptr;
+  const float* weight_scale = ex.companion(weight_id, CompanionRole::WeightScale);
   const void* xs = v.in_ptr(0);
   const void* codes = v.in_ptr(1);
   const void* bias = v.has_input(2) ? v.in_ptr(2) : nullptr;
@@ -141,7 +142,7 @@ Launch bind_linear_fp8(const OpView& v) {
     auto* x_scale = reinterpret_cast<float*>(scratch + align_up(static_cast<size_t>(T * K)));
     const cudaError_t status = quantize::rows_fp8(in, xs, scratch, x_scale, T, K, K, input_scale, s.stream);
     if (status != cudaSuccess) return status;
-    ex.gemm().matmul_fp8(scratch, x_scale, codes, ex.companion(weight_id, CompanionRole::WeightScale), bias, out, y, T, N, K, s.stream);
+    ex.gemm().matmul_fp8(scratch, x_scale, codes, weight_scale, bias, out, y, T, N, K, s.stream);
     return cudaGetLastError();
   };
 }

@@ -1,4 +1,4 @@
-import { type DType, type FileRange, type SyntheticFill, Tensor, type WeightSource } from '@ignis/tensor';
+import { type DType, type FileRange, type ScaleGranularity, type SyntheticFill, Tensor, type WeightSource, scaleIndex } from '@ignis/tensor';
 import type { CheckpointScheme } from './scheme.js';
 
 /** A tensor's dtype and shape, as `WeightSource.info` answers. */
@@ -99,13 +99,11 @@ export class QuantizedCheckpointWeights implements WeightSource {
     const scale = await this.readScale(module);
     const values = codes.toF32();
     const out = new Float32Array(values.length);
-    const [tileRows, tileCols] = this.scheme.block ?? [1, cols];
-    const scaleCols = Math.ceil(cols / tileCols);
+    const block = this.scheme.weightScale === 'block' && this.scheme.block;
+    const granularity: ScaleGranularity = block ? { kind: 'block', rows: block[0], cols: block[1] } : { kind: 'channel' };
+    const scales = scale.data as Float32Array;
     for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) {
-        const s = this.scheme.weightScale === 'block' ? scale.data[Math.floor(r / tileRows) * scaleCols + Math.floor(c / tileCols)]! : scale.data[r]!;
-        out[r * cols + c] = Math.fround(values[r * cols + c]! * (s as number));
-      }
+      for (let c = 0; c < cols; c++) out[r * cols + c] = Math.fround(values[r * cols + c]! * scales[scaleIndex(granularity, cols, r, c)]!);
     }
     return new Tensor('f32', [rows, cols], out);
   }

@@ -21,4 +21,5 @@ export { ReferenceBackend, type ReferenceBackendOptions, WeightMismatchError, YI
 export { quantizeRowsFp8 } from './reference/kernels/quantize.js';
 export { matmulTransposed } from './reference/kernels/matmul.js';
 export { sampleRow, type RowParams, type RowSample } from './reference/kernels/sample.js';
+export { logNormalizer } from './reference/kernels/log-softmax.js';
 export * from './safetensors/index.js';

@@ -1,5 +1,4 @@
 import type { DType } from '../dtype.js';
-import { FP8_E4M3_MAX } from '../fp8.js';
 import type { Value } from './types.js';
 
 /**
@@ -55,10 +54,11 @@ export interface Companion {
   readonly shape: readonly number[];
 }
 
-/** The largest finite value of a quantized weight dtype, the target of its scales. */
-export function quantizedMax(dtype: DType): number {
-  if (dtype === 'fp8e4m3') return FP8_E4M3_MAX;
-  throw new TypeError(`${dtype} is not a quantized weight dtype`);
+/** The index in a weight's `weight_scale` companion of the scale of element (row, col), for a weight `cols` wide. */
+export function scaleIndex(scale: ScaleGranularity, cols: number, row: number, col: number): number {
+  if (scale.kind === 'channel') return row;
+  if (scale.kind === 'block') return Math.floor(row / scale.rows) * Math.ceil(cols / scale.cols) + Math.floor(col / scale.cols);
+  return row * Math.ceil(cols / scale.size) + Math.floor(col / scale.size);
 }
 
 /** The companions of a weight value ([] for an unquantized one), in a fixed order. */

@@ -3,7 +3,7 @@ import type { Plan } from '../compile/compile.js';
 import { viewData } from '../dtype.js';
 import { type DimSizes, evalDim, evalNumel, formatShape } from '../graph/dims.js';
 import type { Graph, OpKind, OpNode, Value } from '../graph/types.js';
-import { type CompanionRole, quantizedMax, weightCompanions } from '../graph/weight-format.js';
+import { type CompanionRole, scaleIndex, weightCompanions } from '../graph/weight-format.js';
 import { assembleCompanion, assembleWeight, weightProblems } from '../weights/assemble.js';
 import type { Kernel, KernelContext, KernelFactory } from './kernel.js';
 import { pagedAttention, pagedAttentionQkv } from './kernels/attention.js';
@@ -226,7 +226,6 @@ async function loadWeight(value: Value, weights: WeightSource, companions: Map<s
   if (value.format?.quantizeFrom) {
     const [rows, cols] = value.shape as [number, number];
     const scales = new Float32Array(rows);
-    if (quantizedMax(value.dtype) !== 448) throw new TypeError(`cannot quantize ${value.name} to ${value.dtype} at load`);
     quantizeRowsFp8(out, rows, cols, cols, out, scales);
     companions.set(`${value.id}:weight_scale`, scales);
     return out;
@@ -244,13 +243,7 @@ function dequantize(value: Value, stored: Float32Array, scales: Float32Array): F
   const out = new Float32Array(stored.length);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
-      const s =
-        scale.kind === 'channel'
-          ? scales[r]!
-          : scale.kind === 'block'
-            ? scales[Math.floor(r / scale.rows) * Math.ceil(cols / scale.cols) + Math.floor(c / scale.cols)]!
-            : scales[r * Math.ceil(cols / scale.size) + Math.floor(c / scale.size)]!;
-      out[r * cols + c] = Math.fround(stored[r * cols + c]! * s);
+      out[r * cols + c] = Math.fround(stored[r * cols + c]! * scales[scaleIndex(scale, cols, r, c)]!);
     }
   }
   return out;

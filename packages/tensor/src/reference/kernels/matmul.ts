@@ -1,4 +1,5 @@
 import { evalDim } from '../../graph/dims.js';
+import { scaleIndex } from '../../graph/weight-format.js';
 import { type Kernel, type KernelContext, type KernelFactory, dimOf, fixedDim } from '../kernel.js';
 import { quantizeRowsFp8 } from './quantize.js';
 
@@ -114,11 +115,7 @@ function quantizedLinear(ctx: KernelContext, x: Float32Array, bias: Float32Array
   const capacity = evalDim(ctx.plan.values[xId]!.shape[0]!, ctx.plan.maxDims);
   const xCodes = new Float32Array(capacity * K);
   const xScales = new Float32Array(capacity * groups);
-  const weightScaleOf = (n: number, g: number): number => {
-    if (scale.kind === 'channel') return weightScale[n]!;
-    const col = Math.floor((g * group) / scale.cols);
-    return weightScale[Math.floor(n / scale.rows) * Math.ceil(K / scale.cols) + col]!;
-  };
+  const weightScaleOf = (n: number, g: number): number => weightScale[scaleIndex(scale, K, n, g * group)]!;
   if (scale.kind === 'block' && group % scale.cols !== 0 && group !== K) throw new TypeError(`linear: ${weight.name}: activation groups must cover whole weight blocks`);
   if (scale.kind === 'block' && group === K && Math.ceil(K / scale.cols) > 1) {
     throw new TypeError(`linear: ${weight.name} has several column blocks; its activations must be quantized per group (fp8-token-group)`);
