@@ -20,6 +20,16 @@ interface Scenario {
  * paged_attention over several steps: the cache carries each sequence's prefix from step to
  * step, block tables are scattered, and steps mix prefill, chunked prefill and decode.
  */
+/** Every block id of a pool of `numBlocks` but the null block 0, shuffled, so that block tables are not contiguous. */
+export function shuffledBlockIds(random: () => number, numBlocks: number): number[] {
+  const ids = Array.from({ length: numBlocks - 1 }, (_, i) => i + 1);
+  for (let i = ids.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+  }
+  return ids;
+}
+
 function attentionCase(name: string, s: Scenario): OpCase {
   const steps = s.seqs[0]!.length;
   const totals = s.seqs.map((chunks) => chunks.reduce((a, b) => a + b, 0));
@@ -59,12 +69,7 @@ function attentionCase(name: string, s: Scenario): OpCase {
     loadDims: { NB: numBlocks },
     weights: () => ({}),
     steps: (random) => {
-      // Hand out every block id except the null block 0, shuffled, so tables are not contiguous.
-      const ids = Array.from({ length: numBlocks - 1 }, (_, i) => i + 1);
-      for (let i = ids.length - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [ids[i], ids[j]] = [ids[j]!, ids[i]!];
-      }
+      const ids = shuffledBlockIds(random, numBlocks);
       const tables = totals.map((t) => ids.splice(0, Math.ceil(t / s.blockSize)));
       const done = s.seqs.map(() => 0);
       const interleave = (q: Float32Array, k: Float32Array, v: Float32Array, T: number): Float32Array => {

@@ -1,6 +1,7 @@
 import type { Value } from '@ignis/tensor';
 import { randomValues } from '@ignis/tensor/testing';
 import type { CaseStep, OpCase } from '../../src/harness/case.js';
+import { shuffledBlockIds } from '../attention/attention.cases.js';
 
 /** New tokens of one sequence in one step: positions [from, from + count). */
 interface Chunk {
@@ -71,12 +72,7 @@ function kvWriteCase(name: string, l: Layout): OpCase {
     loadDims: { NB: numBlocks },
     weights: () => ({}),
     steps: (random) => {
-      // Every block id but the null block 0, shuffled.
-      const ids = Array.from({ length: numBlocks - 1 }, (_, i) => i + 1);
-      for (let i = ids.length - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [ids[i], ids[j]] = [ids[j]!, ids[i]!];
-      }
+      const ids = shuffledBlockIds(random, numBlocks);
       const writers = writerBlocks.map((n) => ids.splice(0, n));
       const readers = READERS.map((r) => [...writers[r.writer]!.slice(0, r.blocks), ids.shift()!]);
       const tables = [...writers, ...readers];
